@@ -1,0 +1,26 @@
+import { SetMetadata } from '@nestjs/common';
+import { REQUIRED_GROUPS_KEY } from '../trusted-header.constants.js';
+
+export interface GroupsOptions {
+  /** `any` (default): one of the groups suffices; `all`: every group is needed. */
+  mode?: 'any' | 'all';
+}
+
+export interface GroupRequirement {
+  readonly groups: readonly string[];
+  readonly mode: 'any' | 'all';
+}
+
+/**
+ * Requires effective local groups: `@Groups('editors', 'admins')` or `@Groups('a', 'b', { mode: 'all' })`.
+ * On a handler it replaces the class-level requirement. Checked by TrustedHeaderGuard (403 `missing_group`).
+ */
+export function Groups(...args: [...groups: string[], options: GroupsOptions] | string[]): MethodDecorator & ClassDecorator {
+  const last = args[args.length - 1];
+  const options: GroupsOptions = typeof last === 'object' && last !== null ? last : {};
+  const groups = (args as (string | GroupsOptions)[]).filter((arg): arg is string => typeof arg === 'string');
+  if (groups.length === 0) throw new Error('@Groups() needs at least one group name');
+  const mode = options.mode ?? 'any';
+  if (mode !== 'any' && mode !== 'all') throw new Error(`@Groups() mode must be 'any' or 'all', got ${String(mode)}`);
+  return SetMetadata(REQUIRED_GROUPS_KEY, { groups, mode } satisfies GroupRequirement);
+}

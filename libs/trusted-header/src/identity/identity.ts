@@ -1,0 +1,36 @@
+import type { RejectionReason } from '../errors/rejection-reason.js';
+
+/** An identity asserted by a trusted proxy, validated and canonicalised. */
+export interface Identity {
+  /** The account key: Unicode-normalised and, by default, case-folded. */
+  readonly username: string;
+  readonly email: string | null;
+  readonly displayName: string | null;
+  /** External (proxy) groups: trimmed, deduplicated, sorted. */
+  readonly groups: readonly string[];
+}
+
+/** Header names as configured (display form, e.g. `Remote-User`). */
+export interface IdentityHeaderNames {
+  readonly user: string;
+  readonly email: string;
+  readonly name: string;
+  readonly groups: string;
+}
+
+export interface IdentityRules {
+  readonly headers: IdentityHeaderNames;
+  readonly groupsSeparator: string;
+  readonly maxGroups: number;
+  readonly caseFoldUsername: boolean;
+}
+
+export type IdentityResult =
+  | { readonly kind: 'identity'; readonly identity: Identity }
+  | { readonly kind: 'anonymous' }
+  | { readonly kind: 'rejected'; readonly reason: RejectionReason; readonly detail: string };
+
+export const MAX_USERNAME_LENGTH = 255;
+export const MAX_EMAIL_LENGTH = 254;
+export const MAX_DISPLAY_NAME_LENGTH = 256;
+export const MAX_GROUP_NAME_LENGTH = 256;

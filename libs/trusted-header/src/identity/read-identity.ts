@@ -1,0 +1,154 @@
+import { MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH, MAX_GROUP_NAME_LENGTH } from './identity.js';
+import type { IdentityResult, IdentityRules } from './identity.js';
+import { twinKey } from './header-names.js';
+import { decodeHeaderValue, hasInvisibleOrControlCharacter, isPlaceholder } from './header-value.js';
+import { canonicaliseUsername } from './username.js';
+
+type Role = 'user' | 'email' | 'name' | 'groups';
+const ROLES: readonly Role[] = ['user', 'email', 'name', 'groups'];
+
+/** Reads the identity from a request's raw header list (`IncomingMessage.rawHeaders`: name, value, ...). */
+export type IdentityReader = (rawHeaders: readonly string[]) => IdentityResult;
+
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/u;
+
+function reject(reason: Extract<IdentityResult, { kind: 'rejected' }>['reason'], detail: string): IdentityResult {
+  return { kind: 'rejected', reason, detail };
+}
+
+/**
+ * Compiles the rules once into a reader used on every request. The reader works on raw headers, not on
+ * `req.headers`: Node joins repeated unknown headers into `"alice, admin"`, which would hide a duplicate and
+ * let a second line smuggle a user in. Identity comes from header lines only, never from trailers, query
+ * strings, cookies or bodies.
+ */
+export function compileIdentityReader(rules: IdentityRules): IdentityReader {
+  const { exact, twins, twinLengths } = indexHeaderNames(rules);
+
+  return (rawHeaders) => {
+    const values: Partial<Record<Role, string>> = {};
+    let connection: string[] | undefined;
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const lower = rawHeaders[i]!.toLowerCase();
+      const role = exact.get(lower);
+      if (role !== undefined) {
+        if (values[role] !== undefined) {
+          return reject('duplicate_header', `Header ${rules.headers[role]} appears more than once`);
+        }
+        values[role] = rawHeaders[i + 1]!;
+      } else if (lower === 'connection') {
+        (connection ??= []).push(rawHeaders[i + 1]!);
+      } else if (twinLengths.has(lower.length)) {
+        const twinOf = twins.get(twinKey(lower));
+        if (twinOf !== undefined) {
+          return reject('header_twin', `Header ${rawHeaders[i]} imitates ${rules.headers[twinOf]}`);
+        }
+      }
+    }
+    // Traefik CVE-2021-32813: naming a header in Connection makes a hop drop it, so a proxy's own identity
+    // header could be stripped and a client's copy let through further along.
+    if (connection) {
+      for (const token of connection.join(',').split(',')) {
+        const twinOf = twins.get(twinKey(token.trim()));
+        if (twinOf !== undefined) {
+          return reject('hop_by_hop_header', `Connection names the identity header ${rules.headers[twinOf]}`);
+        }
+      }
+    }
+    if (values.user === undefined) return { kind: 'anonymous' };
+    return buildIdentity(values, rules);
+  };
+}
+
+interface HeaderNameIndex {
+  readonly exact: ReadonlyMap<string, Role>;
+  readonly twins: ReadonlyMap<string, Role>;
+  /** A twin has the same length as the name it imitates; checking the length first keeps the common case cheap. */
+  readonly twinLengths: ReadonlySet<number>;
+}
+
+function indexHeaderNames(rules: IdentityRules): HeaderNameIndex {
+  const exact = new Map<string, Role>();
+  const twins = new Map<string, Role>();
+  for (const role of ROLES) {
+    exact.set(rules.headers[role].toLowerCase(), role);
+    twins.set(twinKey(rules.headers[role]), role);
+  }
+  return { exact, twins, twinLengths: new Set([...twins.keys()].map((key) => key.length)) };
+}
+
+/**
+ * Whether a header name is an identity header or a twin of one: what must be removed from requests of
+ * untrusted peers so no controller, logger or downstream call can mistake it for an asserted identity.
+ */
+export function compileIdentityHeaderMatcher(rules: IdentityRules): (headerName: string) => boolean {
+  const { twins, twinLengths } = indexHeaderNames(rules);
+  return (headerName) => twinLengths.has(headerName.length) && twins.has(twinKey(headerName));
+}
+
+function buildIdentity(values: Partial<Record<Role, string>>, rules: IdentityRules): IdentityResult {
+  const decoded: Partial<Record<Role, string>> = {};
+  for (const role of ROLES) {
+    const raw = values[role];
+    if (raw === undefined) continue;
+    const text = decodeHeaderValue(raw);
+    if (text === null) {
+      return reject('invalid_header_encoding', `Header ${rules.headers[role]} is not valid UTF-8`);
+    }
+    decoded[role] = text;
+  }
+
+  const username = canonicaliseUsername(decoded.user!, rules.caseFoldUsername);
+  if (!username.ok) {
+    return reject(username.tooLong ? 'value_too_long' : 'invalid_username', `Username ${username.problem}`);
+  }
+
+  let email: string | null = null;
+  const emailText = decoded.email?.trim() ?? '';
+  if (emailText !== '') {
+    if (emailText.length > MAX_EMAIL_LENGTH) {
+      return reject('value_too_long', `Email is longer than ${MAX_EMAIL_LENGTH} characters`);
+    }
+    if (hasInvisibleOrControlCharacter(emailText) || isPlaceholder(emailText) || !EMAIL_SHAPE.test(emailText)) {
+      return reject('invalid_email', `Header ${rules.headers.email} is not an email address`);
+    }
+    email = emailText.normalize('NFC').toLowerCase();
+  }
+
+  let displayName: string | null = null;
+  const nameText = decoded.name?.trim() ?? '';
+  if (nameText !== '') {
+    if ([...nameText].length > MAX_DISPLAY_NAME_LENGTH) {
+      return reject('value_too_long', `Display name is longer than ${MAX_DISPLAY_NAME_LENGTH} characters`);
+    }
+    if (hasInvisibleOrControlCharacter(nameText) || isPlaceholder(nameText)) {
+      return reject('invalid_display_name', `Header ${rules.headers.name} contains a placeholder or control character`);
+    }
+    displayName = nameText.normalize('NFC');
+  }
+
+  const groups = new Set<string>();
+  const groupsText = decoded.groups ?? '';
+  if (isPlaceholder(groupsText.trim())) {
+    return reject('invalid_groups', `Header ${rules.headers.groups} is a placeholder`);
+  }
+  for (const part of groupsText.split(rules.groupsSeparator)) {
+    const group = part.trim();
+    if (group === '') continue;
+    if ([...group].length > MAX_GROUP_NAME_LENGTH) {
+      return reject('value_too_long', `A group name is longer than ${MAX_GROUP_NAME_LENGTH} characters`);
+    }
+    if (hasInvisibleOrControlCharacter(group)) {
+      return reject('invalid_groups', `Header ${rules.headers.groups} contains a control or invisible character`);
+    }
+    groups.add(group.normalize('NFC'));
+    if (groups.size > rules.maxGroups) {
+      return reject('too_many_groups', `More than ${rules.maxGroups} groups asserted`);
+    }
+  }
+
+  return {
+    kind: 'identity',
+    identity: { username: username.username, email, displayName, groups: [...groups].sort() },
+  };
+}

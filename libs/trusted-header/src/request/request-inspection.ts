@@ -1,0 +1,22 @@
+import type { IncomingMessage } from 'node:http';
+import type { IdentityResult } from '../identity/identity.js';
+
+/** What the library concluded about one request, computed once and shared by middleware, strategy and guard. */
+export interface RequestInspection {
+  /** TCP peer address as the socket reports it. */
+  readonly peer: string | undefined;
+  readonly trusted: boolean;
+  /** Names of identity headers an untrusted peer sent (removed from the request). */
+  readonly strippedHeaders: readonly string[];
+  /** Always anonymous for untrusted peers. */
+  readonly result: IdentityResult;
+}
+
+/**
+ * The Node request under any adapter: Express passes the IncomingMessage itself, Fastify wraps it in `raw`.
+ * Trust and headers are always read from it, so both adapters see the same socket and raw header lines.
+ */
+export function incomingMessageOf(request: unknown): IncomingMessage {
+  const candidate = request as { raw?: IncomingMessage } & IncomingMessage;
+  return candidate.raw && typeof candidate.raw === 'object' && 'rawHeaders' in candidate.raw ? candidate.raw : candidate;
+}

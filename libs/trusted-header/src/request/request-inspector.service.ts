@@ -1,0 +1,67 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { LogThrottle } from '../common/log-throttle.js';
+import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
+import { compileIdentityHeaderMatcher, compileIdentityReader, type IdentityReader } from '../identity/read-identity.js';
+import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
+import { incomingMessageOf, type RequestInspection } from './request-inspection.js';
+
+const INSPECTION = Symbol('trusted-header.inspection');
+type Inspected = IncomingMessage & { [INSPECTION]?: RequestInspection };
+
+const ANONYMOUS = { kind: 'anonymous' } as const;
+
+/**
+ * Decides, once per request, whether the peer may assert identity and what identity it asserts. For an
+ * untrusted peer the identity headers (and their twins) are deleted from the request, so nothing downstream
+ * can read them (Gogs CVE-2026-25119), and a rate-limited warning names the peer.
+ */
+@Injectable()
+export class RequestInspector {
+  private readonly logger = new Logger('TrustedHeader');
+  private readonly readIdentity: IdentityReader;
+  private readonly isIdentityHeader: (name: string) => boolean;
+  private readonly untrustedWarnings: LogThrottle;
+
+  constructor(@Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions) {
+    this.readIdentity = compileIdentityReader(options.identity);
+    this.isIdentityHeader = compileIdentityHeaderMatcher(options.identity);
+    this.untrustedWarnings = new LogThrottle(options.untrustedWarningIntervalMs);
+  }
+
+  inspect(request: unknown): RequestInspection {
+    const message = incomingMessageOf(request) as Inspected;
+    const known = message[INSPECTION];
+    if (known) return known;
+    const peer = message.socket?.remoteAddress;
+    const inspection = this.options.trust.isTrustedPeer(peer)
+      ? { peer, trusted: true, strippedHeaders: [], result: this.readIdentity(message.rawHeaders) }
+      : { peer, trusted: false, strippedHeaders: this.stripIdentityHeaders(message, peer), result: ANONYMOUS };
+    message[INSPECTION] = inspection;
+    return inspection;
+  }
+
+  private stripIdentityHeaders(message: IncomingMessage, peer: string | undefined): string[] {
+    const stripped: string[] = [];
+    const raw = message.rawHeaders;
+    for (let i = raw.length - 2; i >= 0; i -= 2) {
+      if (this.isIdentityHeader(raw[i]!)) stripped.push(raw[i]!);
+    }
+    if (stripped.length === 0) return stripped;
+    for (let i = raw.length - 2; i >= 0; i -= 2) {
+      if (this.isIdentityHeader(raw[i]!)) raw.splice(i, 2);
+    }
+    for (const name of Object.keys(message.headers)) {
+      if (this.isIdentityHeader(name)) delete message.headers[name];
+    }
+    stripped.reverse();
+    const skipped = this.untrustedWarnings.admit(peer ?? 'unknown');
+    if (skipped !== null) {
+      const more = skipped > 0 ? `; ${skipped} more from this peer since the last warning` : '';
+      this.logger.warn(
+        `untrusted_proxy: peer ${peer ?? 'unknown'} sent identity headers (${[...new Set(stripped)].join(', ')}); ignored and removed${more}`,
+      );
+    }
+    return stripped;
+  }
+}

@@ -1,0 +1,47 @@
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { Strategy } from 'passport-custom';
+import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
+import { RequestInspector } from '../request/request-inspector.service.js';
+import type { AuthenticatedUser } from '../sync/authenticated-user.js';
+import { UserSyncService } from '../sync/user-sync.service.js';
+import { TRUSTED_HEADER_STRATEGY } from '../trusted-header.constants.js';
+
+/**
+ * Passport strategy `trusted-header`: trusted peer -> identity headers -> persisted user.
+ * Usable with `AuthGuard('trusted-header')` or, with @Public() and @Groups() support, TrustedHeaderGuard.
+ */
+@Injectable()
+export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HEADER_STRATEGY) {
+  private readonly logger = new Logger('TrustedHeader');
+
+  constructor(
+    private readonly inspector: RequestInspector,
+    private readonly userSync: UserSyncService,
+  ) {
+    super();
+  }
+
+  async validate(request: unknown): Promise<AuthenticatedUser> {
+    const inspection = this.inspector.inspect(request);
+    if (!inspection.trusted) {
+      if (inspection.strippedHeaders.length > 0) {
+        throw new TrustedHeaderException(
+          HttpStatus.UNAUTHORIZED,
+          'untrusted_proxy',
+          'Identity headers are only accepted from a trusted proxy',
+        );
+      }
+      throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'missing_identity', 'Not logged in');
+    }
+    const { result } = inspection;
+    if (result.kind === 'anonymous') {
+      throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'missing_identity', 'Not logged in');
+    }
+    if (result.kind === 'rejected') {
+      this.logger.warn(`${result.reason}: request from proxy ${inspection.peer} rejected: ${result.detail}`);
+      throw new TrustedHeaderException(HttpStatus.BAD_REQUEST, result.reason, result.detail);
+    }
+    return this.userSync.syncFromIdentity(result.identity);
+  }
+}

@@ -1,0 +1,18 @@
+import { TrustedHeaderGroupMapping } from './group-mapping.entity.js';
+import { TrustedHeaderGroup } from './group.entity.js';
+import { CreateTrustedHeaderTables1732300000000 } from './migrations/1732300000000-create-trusted-header-tables.js';
+import { TrustedHeaderUserExternalGroup } from './user-external-group.entity.js';
+import { TrustedHeaderUserGroupGrant } from './user-group-grant.entity.js';
+import { TrustedHeaderUser } from './user.entity.js';
+
+/** Add these to your TypeORM DataSource `entities`. */
+export const TRUSTED_HEADER_ENTITIES = [
+  TrustedHeaderUser,
+  TrustedHeaderGroup,
+  TrustedHeaderUserExternalGroup,
+  TrustedHeaderGroupMapping,
+  TrustedHeaderUserGroupGrant,
+];
+
+/** Add these to your TypeORM DataSource `migrations`; the schema is never synchronised. */
+export const TRUSTED_HEADER_MIGRATIONS = [CreateTrustedHeaderTables1732300000000];

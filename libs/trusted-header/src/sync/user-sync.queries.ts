@@ -1,0 +1,83 @@
+import type { QueryRunner } from 'typeorm';
+
+/**
+ * SQL of the sync path. Written as SQL rather than through repositories because the guarantees live in the
+ * statements themselves: INSERT ... ON CONFLICT DO NOTHING and SELECT ... FOR UPDATE are what make concurrent
+ * first logins produce one row, and set-based membership updates keep one round-trip per step.
+ */
+export interface UserRow {
+  id: string;
+  username: string;
+  email: string | null;
+  display_name: string | null;
+  disabled: boolean;
+  sync_fingerprint: string | null;
+}
+
+const USER_COLUMNS = 'id, username, email, display_name, disabled, sync_fingerprint';
+
+export async function findUserByUsername(runner: QueryRunner, username: string, forUpdate = false): Promise<UserRow | undefined> {
+  const rows: UserRow[] = await runner.query(
+    `SELECT ${USER_COLUMNS} FROM auth_proxy_users WHERE username = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [username],
+  );
+  return rows[0];
+}
+
+export async function insertUserIfAbsent(runner: QueryRunner, username: string): Promise<void> {
+  await runner.query(
+    `INSERT INTO auth_proxy_users (username) VALUES ($1) ON CONFLICT (username) DO NOTHING`,
+    [username],
+  );
+}
+
+export async function isEmailHeldByAnotherUser(runner: QueryRunner, email: string, userId: string): Promise<boolean> {
+  const rows: unknown[] = await runner.query(
+    `SELECT 1 FROM auth_proxy_users WHERE email = $1 AND id <> $2 LIMIT 1`,
+    [email, userId],
+  );
+  return rows.length > 0;
+}
+
+export async function updateUserAttributes(
+  runner: QueryRunner,
+  userId: string,
+  attributes: { email: string | null; displayName: string | null; fingerprint: string },
+): Promise<void> {
+  await runner.query(
+    `UPDATE auth_proxy_users
+        SET email = $2, display_name = $3, sync_fingerprint = $4, synced_at = now(), updated_at = now()
+      WHERE id = $1`,
+    [userId, attributes.email, attributes.displayName, attributes.fingerprint],
+  );
+}
+
+export async function replaceExternalGroups(runner: QueryRunner, userId: string, groups: readonly string[]): Promise<void> {
+  await runner.query(
+    `DELETE FROM auth_proxy_user_external_groups WHERE user_id = $1 AND NOT (external_group = ANY($2::varchar[]))`,
+    [userId, groups],
+  );
+  if (groups.length > 0) {
+    await runner.query(
+      `INSERT INTO auth_proxy_user_external_groups (user_id, external_group)
+       SELECT $1, g FROM unnest($2::varchar[]) AS g
+       ON CONFLICT DO NOTHING`,
+      [userId, groups],
+    );
+  }
+}
+
+/** Local groups from mappings of the asserted external groups, plus manual grants. */
+export async function findLocalGroups(runner: QueryRunner, userId: string, externalGroups: readonly string[]): Promise<string[]> {
+  const rows: { name: string }[] = await runner.query(
+    `SELECT g.name FROM auth_proxy_groups g
+       JOIN auth_proxy_group_mappings m ON m.group_id = g.id
+      WHERE m.external_group = ANY($2::varchar[])
+     UNION
+     SELECT g.name FROM auth_proxy_groups g
+       JOIN auth_proxy_user_groups ug ON ug.group_id = g.id
+      WHERE ug.user_id = $1`,
+    [userId, externalGroups],
+  );
+  return rows.map((row) => row.name);
+}
