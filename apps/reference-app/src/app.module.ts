@@ -1,0 +1,31 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { TrustedHeaderGuard, TrustedHeaderModule, type TrustedHeaderOptions } from 'nestjs-trusted-header';
+import type { DataSourceOptions } from 'typeorm';
+import { HealthController } from './health/health.controller.js';
+import { MeController } from './me/me.controller.js';
+import { ReportsController } from './reports/reports.controller.js';
+
+export interface AppModuleOptions {
+  readonly trustedHeader: TrustedHeaderOptions;
+  readonly dataSource: DataSourceOptions;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot({ ...options.dataSource, retryAttempts: 3, retryDelay: 1000 }),
+        TrustedHeaderModule.forRoot(options.trustedHeader),
+        TerminusModule.forRoot({ logger: false }),
+      ],
+      controllers: [MeController, ReportsController, HealthController],
+      // Every route needs a login unless marked @Public().
+      providers: [{ provide: APP_GUARD, useExisting: TrustedHeaderGuard }],
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import { resolve } from 'node:path';
+import { trustedHeaderOptionsFromEnv, type TrustedHeaderOptions } from 'nestjs-trusted-header';
+import type { DatabaseConfig } from '../database/database-config.js';
+
+export type HttpAdapterName = 'express' | 'fastify';
+
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly adapter: HttpAdapterName;
+  readonly trustedHeader: TrustedHeaderOptions;
+  readonly database: DatabaseConfig;
+}
+
+/** Reads and validates the reference app's environment. The only place of the app that reads it. */
+export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const trustedHeader = trustedHeaderOptionsFromEnv(env);
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT=${JSON.stringify(env.PORT)} is not a port number`);
+  const adapter = (env.HTTP_ADAPTER ?? 'express') as HttpAdapterName;
+  if (adapter !== 'express' && adapter !== 'fastify') {
+    throw new Error(`HTTP_ADAPTER=${JSON.stringify(env.HTTP_ADAPTER)} must be express or fastify`);
+  }
+  return {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    adapter,
+    trustedHeader,
+    database: {
+      url: env.DATABASE_URL || undefined,
+      pgliteDataDir: resolve(env.PGLITE_DATA_DIR ?? '.data/pglite'),
+      timeoutMs: trustedHeader.databaseTimeoutMs ?? 2000,
+    },
+  };
+}

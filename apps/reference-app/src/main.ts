@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { loadAppConfig } from './config/app-config.js';
+import { createApp } from './create-app.js';
+import { openDatabase } from './database/open-database.js';
+
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('ReferenceApp');
+  let config;
+  try {
+    config = loadAppConfig();
+  } catch (error) {
+    // A configuration error is the operator's to fix: print the message, not a stack trace.
+    logger.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+  const database = await openDatabase(config.database);
+  logger.log(`database: ${database.description}`);
+  const app = await createApp({ trustedHeader: config.trustedHeader, dataSource: database.options }, config.adapter);
+  app.enableShutdownHooks();
+  const close = async () => {
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', close);
+  process.once('SIGTERM', close);
+  await app.listen(config.port, config.host);
+  logger.log(`listening on http://${config.host}:${config.port} (${config.adapter})`);
+}
+
+void bootstrap();
