@@ -1,0 +1,39 @@
+import { Controller, Get, Req } from '@nestjs/common';
+import { CurrentUser, Groups, Public } from 'nestjs-trusted-header';
+
+/** Routes the tests use to look at what a controller sees. Mounted next to the reference app's own. */
+@Controller('probe')
+@Groups('class-group')
+export class ProbeController {
+  /** What identity headers a public handler can still read after the library has run. */
+  @Get('headers')
+  @Public()
+  headers(@Req() request: { headers: Record<string, unknown>; raw?: { rawHeaders: string[] }; rawHeaders?: string[] }) {
+    const rawHeaders = request.raw?.rawHeaders ?? request.rawHeaders ?? [];
+    const identity = (name: string) => /remote[-_.]/i.test(name);
+    return {
+      headers: Object.keys(request.headers).filter(identity),
+      rawHeaders: rawHeaders.filter((_, i) => i % 2 === 0).filter(identity),
+    };
+  }
+
+  /** Needs the class-level group. */
+  @Get('class')
+  classLevel(@CurrentUser('username') username: string) {
+    return { username };
+  }
+
+  /** Overrides the class: needs both `b` and `c`. */
+  @Get('all')
+  @Groups('b', 'c', { mode: 'all' })
+  all(@CurrentUser('username') username: string) {
+    return { username };
+  }
+
+  /** Overrides the class: `b` or `c`. */
+  @Get('any')
+  @Groups('b', 'c')
+  any(@CurrentUser('username') username: string) {
+    return { username };
+  }
+}

@@ -1,0 +1,66 @@
+import type { INestApplication } from '@nestjs/common';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { UserSyncService, type TrustedHeaderOptions } from 'nestjs-trusted-header';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { AppModule } from '../../apps/reference-app/src/app.module.js';
+import type { HttpAdapterName } from '../../apps/reference-app/src/config/app-config.js';
+import { ProbeController } from './probe.controller.js';
+import { CapturedLogger } from './captured-logger.js';
+import { QueryCounter } from './query-counter.js';
+import { rawRequest, type RawRequestOptions, type RawResponse } from './raw-request.js';
+
+export const ADAPTERS: HttpAdapterName[] = ['express', 'fastify'];
+
+export interface TestApp {
+  readonly app: INestApplication;
+  readonly port: number;
+  readonly logs: CapturedLogger;
+  readonly queries: QueryCounter;
+  readonly dataSource: DataSource;
+  /** Sends a request from the trusted loopback peer unless `localAddress` says otherwise. */
+  request(path: string, headers?: RawRequestOptions['headers'], extra?: Partial<RawRequestOptions>): Promise<RawResponse>;
+  /** Forgets cached identities, as the admin API does after a change. */
+  invalidate(): void;
+  /** Runs SQL through the app's own connection pool. */
+  sql<T = any>(query: string, parameters?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the reference app's module (plus a probe controller) on a random port, the NestJS e2e way. The app
+ * imports the library by its package name; Jest maps that name to the library's sources.
+ */
+export async function startTestApp(
+  adapter: HttpAdapterName,
+  trustedHeader: TrustedHeaderOptions,
+  dataSource: DataSourceOptions,
+  host = '127.0.0.1',
+): Promise<TestApp> {
+  const logs = new CapturedLogger();
+  const queries = new QueryCounter();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot({ trustedHeader, dataSource: { ...dataSource, logger: queries, logging: ['query'] } as DataSourceOptions })],
+    controllers: [ProbeController],
+  })
+    .setLogger(logs)
+    .compile();
+  const app = moduleRef.createNestApplication(adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
+    logger: logs,
+  });
+  await app.listen(0, host);
+  const address = app.getHttpServer().address() as { port: number };
+  const source = app.get(DataSource);
+  return {
+    app,
+    port: address.port,
+    logs,
+    queries,
+    dataSource: source,
+    request: (path, headers = [], extra = {}) => rawRequest({ port: address.port, path, headers, ...extra }),
+    invalidate: () => app.get(UserSyncService).invalidate(),
+    sql: (query, parameters) => source.query(query, parameters),
+    close: () => app.close(),
+  };
+}
