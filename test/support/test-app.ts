@@ -13,6 +13,12 @@ import { rawRequest, type RawRequestOptions, type RawResponse } from './raw-requ
 
 export const ADAPTERS: HttpAdapterName[] = ['express', 'fastify'];
 
+/**
+ * Nest's Logger is process-wide: the last application started receives every Logger call. One capture per
+ * test file therefore sees the lines of all its apps; assertions use unique names or count differences.
+ */
+const logs = new CapturedLogger();
+
 export interface TestApp {
   readonly app: INestApplication;
   readonly port: number;
@@ -38,7 +44,6 @@ export async function startTestApp(
   dataSource: DataSourceOptions,
   host = '127.0.0.1',
 ): Promise<TestApp> {
-  const logs = new CapturedLogger();
   const queries = new QueryCounter();
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot({ trustedHeader, dataSource: { ...dataSource, logger: queries, logging: ['query'] } as DataSourceOptions })],
