@@ -252,6 +252,38 @@ describe('compileIdentityReader: username values', () => {
   );
 });
 
+describe('canonicaliseUsername: the account key is a fixed point', () => {
+  it.each([
+    ['Admin', 'admin'],
+    ['Jose\u0301', 'jos\u00e9'],
+    ['İstanbul', 'i\u0307stanbul'],
+    ['ΟΔΥΣΣΕΥΣ', 'οδυσσευς'],
+  ])('%j folds to %j, which folds to itself', (input, key) => {
+    expect(canonicaliseUsername(input, true)).toEqual({ ok: true, username: key });
+    expect(canonicaliseUsername(key, true)).toEqual({ ok: true, username: key });
+  });
+
+  // BUG: checks run on the raw value, and the value is then changed by NFC / lower-casing into something the
+  // same checks refuse, so the account key is not a fixed point:
+  //  - 'ẞa' (capital sharp s U+1E9E) passes the case-mapping check ('ẞ'.toUpperCase() is 'ẞ') and folds to 'ßa',
+  //    but 'ß' itself is refused (documented rule: 'ß' upper-cases to 'SS'); the capital form bypasses it.
+  //  - '$\u212Aey' (Kelvin sign) is not a placeholder, NFC turns it into '$Key' -> '$key', which is.
+  //  - 'un\u212Anown' becomes the placeholder word 'unknown'.
+  it.failing.each(['\u1e9ea', '$\u212aey', 'un\u212anown'])('the account key of %j is itself accepted as the same key', (input) => {
+    const first = canonicaliseUsername(input, true);
+    if (first.ok) expect(canonicaliseUsername(first.username, true)).toEqual(first);
+  });
+
+  // BUG: NFC maps the Kelvin sign U+212A to ASCII 'K' (and U+037E to ';', U+1FEF to '`'). The NFKC check runs
+  // after NFC, so it never sees the singleton; '\u212Aevin' becomes the account 'kevin'. The module's own rule
+  // ("characters that a later normalisation would turn into other letters are rejected rather than folded")
+  // and THREATS class 3 (look-alikes must never become another user's account) say it must be refused.
+  it.failing('a Kelvin sign never becomes the ASCII account: \u212Aevin is not kevin', () => {
+    const result = read(raw(['Remote-User', wire('\u212aevin')]));
+    expect(result.kind === 'identity' ? result.identity.username : null).not.toBe('kevin');
+  });
+});
+
 describe('compileIdentityReader: groups, email, display name', () => {
   const withUser = (...pairs: (readonly [string, string])[]) => read(raw(['Remote-User', 'alice'], ...pairs));
 
@@ -436,14 +468,18 @@ const TRICKY_CHARS = [
 const trickyUsername = fc
   .array(fc.constantFrom(...TRICKY_CHARS), { minLength: 1, maxLength: 20 })
   .map((chars) => chars.join(''));
+const anyUsername = fc.oneof(trickyUsername, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }));
 /**
- * Capital sharp s (U+1E9E) is left out of the idempotence properties: it is a known failure, pinned by the
- * it.failing test 'the account key of ẞ is itself accepted' below. Lengths stay far below 255 / 3 so that the
- * separately pinned length bug (expansion past MAX_USERNAME_LENGTH) does not mask other failures.
+ * For the idempotence properties (b), capital sharp s U+1E9E and the Kelvin sign U+212A are left out: they are
+ * known failures, pinned by the it.failing tests 'the account key ... is itself accepted'. Lengths stay far below
+ * 255 / 3 so that the separately pinned length bug (expansion past MAX_USERNAME_LENGTH) cannot show up here.
  */
-const anyUsername = fc
-  .oneof(trickyUsername, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }))
-  .filter((name) => !name.includes('\u1e9e'));
+const stableCandidate = fc
+  .oneof(
+    fc.array(fc.constantFrom(...TRICKY_CHARS, 'ẞ'), { minLength: 1, maxLength: 20 }).map((chars) => chars.join('')),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
+  )
+  .filter((name) => !/[\u1e9e\u212a]/u.test(name));
 
 describe('compileIdentityReader: properties', () => {
   it('(a) never throws for arbitrary raw header arrays and returns one of the three kinds', () => {
@@ -493,7 +529,7 @@ describe('compileIdentityReader: properties', () => {
 
   it('(b) canonicaliseUsername is idempotent and case-insensitive with caseFold on', () => {
     fc.assert(
-      fc.property(anyUsername, (input) => {
+      fc.property(stableCandidate, (input) => {
         const first = canonicaliseUsername(input, true);
         if (!first.ok) return;
         expect(canonicaliseUsername(first.username, true)).toEqual(first);
@@ -504,24 +540,9 @@ describe('compileIdentityReader: properties', () => {
     );
   });
 
-  // BUG: capital sharp s passes the case-mapping check ('ẞ'.toUpperCase() is 'ẞ', lower-cased both give 'ß'),
-  // so 'ẞa' is accepted and folded to 'ßa'; but 'ßa' itself is rejected ('ß' upper-cases to 'SS'). The account key
-  // is not a fixed point: the user whose name is that key cannot log in with it, and the documented rule that
-  // 'ß' is refused is bypassed by its capital form.
-  it.failing('the account key of ẞ is itself accepted (canonicaliseUsername is idempotent for ẞa)', () => {
-    const first = canonicaliseUsername('\u1e9ea', true);
-    expect(first).toEqual({ ok: true, username: '\u00dfa' });
-    expect(canonicaliseUsername('\u00dfa', true)).toEqual(first);
-  });
-
-  it('pins the current behaviour for ẞ and ß (see the failing test above)', () => {
-    expect(canonicaliseUsername('\u1e9ea', true)).toEqual({ ok: true, username: '\u00dfa' });
-    expect(canonicaliseUsername('\u00dfa', true)).toMatchObject({ ok: false, tooLong: false });
-  });
-
   it('(b) canonicaliseUsername with caseFold off is idempotent and only NFC-normalises', () => {
     fc.assert(
-      fc.property(anyUsername, (input) => {
+      fc.property(stableCandidate, (input) => {
         const first = canonicaliseUsername(input, false);
         if (!first.ok) return;
         expect(first.username).toBe(input.normalize('NFC'));

@@ -1,0 +1,88 @@
+import { ADAPTERS, startTestApp, type TestApp } from './support/test-app.js';
+import { TcpRelay } from './support/tcp-relay.js';
+import { createTestDatabase, describeWithConcurrentDatabase, type TestDatabase } from './support/test-database.js';
+
+/** THREATS 6 (failing): the database goes away or hangs mid-traffic, then comes back. */
+describeWithConcurrentDatabase('database outage', () => {
+  describe.each(ADAPTERS)('%s', (adapter) => {
+    let database: TestDatabase;
+    let relay: TcpRelay;
+    let api: TestApp;
+
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      const target = new URL(database.url!);
+      relay = new TcpRelay(target.hostname, Number(target.port || 5432));
+      await relay.start();
+      const viaRelay = new URL(database.url!);
+      viaRelay.hostname = '127.0.0.1';
+      viaRelay.port = String(relay.port);
+      api = await startTestApp(
+        adapter,
+        { createUnknownUser: true, databaseTimeoutMs: 500 },
+        await database.options({ url: viaRelay.toString(), timeoutMs: 500 }),
+      );
+    });
+    afterAll(async () => {
+      relay?.restore();
+      await api?.close();
+      await relay?.stop();
+      await database?.close();
+    });
+
+    const users = async () => {
+      relay.restore();
+      return (await api.sql(`SELECT username, sync_fingerprint FROM auth_proxy_users ORDER BY username`)) as {
+        username: string;
+        sync_fingerprint: string | null;
+      }[];
+    };
+
+    it('answers 503 database_unavailable while the database is unreachable, then recovers without a restart', async () => {
+      expect((await api.request('/me', [['Remote-User', 'before-cut']])).status).toBe(200);
+      relay.cut();
+      for (const name of ['during-cut-1', 'during-cut-2']) {
+        const response = await api.request('/me', [['Remote-User', name], ['Remote-Groups', 'g1,g2']]);
+        expect(response.status).toBe(503);
+        expect(response.body).toEqual({ statusCode: 503, message: expect.any(String), reason: 'database_unavailable' });
+      }
+      const health = await api.request('/health');
+      expect(health.status).toBe(503);
+      expect(health.body.reason).toBe('database_unavailable');
+
+      relay.restore();
+      const recovered = await api.request('/me', [['Remote-User', 'after-cut'], ['Remote-Groups', 'g1']]);
+      expect(recovered.status).toBe(200);
+      expect((await api.request('/health')).status).toBe(200);
+      expect(api.logs.matching('error', /database_unavailable/).length).toBeGreaterThan(0);
+    });
+
+    it('answers 503 when the database hangs (timeout), never 500 and never anonymous access', async () => {
+      relay.stall();
+      const responses = await Promise.all(
+        ['hang-1', 'hang-2', 'hang-3'].map((name) => api.request('/me', [['Remote-User', name]])),
+      );
+      expect(responses.map((response) => response.status)).toEqual([503, 503, 503]);
+      const reports = await api.request('/reports', [['Remote-User', 'hang-4'], ['Remote-Groups', 'reports']]);
+      expect(reports.status).toBe(503);
+      relay.cut(); // drop the hung connections so the pool starts afresh
+      relay.restore();
+      const recovered = await api.request('/me', [['Remote-User', 'after-hang']]);
+      expect(recovered.status).toBe(200);
+    });
+
+    it('leaves no partial rows: every user written is complete, none from the failed requests', async () => {
+      const rows = await users();
+      expect(rows.map((row) => row.username)).toEqual(expect.arrayContaining(['after-cut', 'after-hang', 'before-cut']));
+      expect(rows.every((row) => row.sync_fingerprint !== null)).toBe(true);
+      expect(rows.map((row) => row.username)).not.toContain('during-cut-1');
+      const memberships = await api.sql(
+        `SELECT u.username, array_agg(eg.external_group ORDER BY eg.external_group) AS groups
+           FROM auth_proxy_users u LEFT JOIN auth_proxy_user_external_groups eg ON eg.user_id = u.id
+          GROUP BY u.username`,
+      );
+      const after = memberships.find((row: { username: string }) => row.username === 'after-cut');
+      expect(after.groups).toEqual(['g1']);
+    });
+  });
+});
