@@ -16,5 +16,6 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
   },
   testTimeout: 60000,
+  globalSetup: '<rootDir>/test/support/global-setup.js',
   modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/libs/trusted-header/dist'],
 };

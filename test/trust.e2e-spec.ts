@@ -80,6 +80,31 @@ describe.each(ADAPTERS)('proxy trust (%s)', (adapter) => {
     expect(await userRows('xff-admin')).toBe(0);
   });
 
+  it('works through AuthGuard(\'trusted-header\') from @nestjs/passport too', async () => {
+    const trusted = await api.request('/probe/passport', [['Remote-User', 'passport-user']]);
+    expect(trusted.status).toBe(200);
+    expect(trusted.body).toEqual({ username: 'passport-user' });
+    const spoofed = await api.request('/probe/passport', [['Remote-User', 'passport-admin']], untrusted);
+    expect(spoofed.status).toBe(401);
+    expect(spoofed.body.reason).toBe('untrusted_proxy');
+  });
+
+  it('applies @Groups on the class and lets a handler override it', async () => {
+    const as = (groups: string) => [['Remote-User', 'grouper'], ['Remote-Groups', groups]] as [string, string][];
+    await api.sql(`INSERT INTO auth_proxy_groups (name) VALUES ('class-group'), ('b'), ('c') ON CONFLICT DO NOTHING`);
+    await api.sql(
+      `INSERT INTO auth_proxy_group_mappings (external_group, group_id)
+       SELECT 'ext-' || name, id FROM auth_proxy_groups WHERE name IN ('class-group', 'b', 'c') ON CONFLICT DO NOTHING`,
+    );
+    expect((await api.request('/probe/class', as('ext-b'))).status).toBe(403);
+    expect((await api.request('/probe/class', as('ext-class-group'))).status).toBe(200);
+    // Handler-level requirements replace the class-level one.
+    expect((await api.request('/probe/any', as('ext-c'))).status).toBe(200);
+    expect((await api.request('/probe/all', as('ext-c'))).status).toBe(403);
+    expect((await api.request('/probe/all', as('ext-b,ext-c'))).status).toBe(200);
+    expect((await api.request('/probe/all', as('ext-class-group'))).body.reason).toBe('missing_group');
+  });
+
   it('gives an untrusted peer without identity headers a plain 401 and public routes as usual', async () => {
     const me = await api.request('/me', [], untrusted);
     expect(me.status).toBe(401);

@@ -1,5 +1,6 @@
-import { Controller, Get, Req } from '@nestjs/common';
-import { CurrentUser, Groups, Public } from 'nestjs-trusted-header';
+import { Controller, Get, Req, UseGuards } from '@nestjs/common';
+import { AuthGuard } from '@nestjs/passport';
+import { CurrentUser, Groups, Public, TRUSTED_HEADER_STRATEGY } from 'nestjs-trusted-header';
 
 /** Routes the tests use to look at what a controller sees. Mounted next to the reference app's own. */
 @Controller('probe')
@@ -15,6 +16,14 @@ export class ProbeController {
       headers: Object.keys(request.headers).filter(identity),
       rawHeaders: rawHeaders.filter((_, i) => i % 2 === 0).filter(identity),
     };
+  }
+
+  /** Plain @nestjs/passport usage of the strategy, without TrustedHeaderGuard. */
+  @Get('passport')
+  @Public()
+  @UseGuards(AuthGuard(TRUSTED_HEADER_STRATEGY))
+  passport(@CurrentUser('username') username: string) {
+    return { username };
   }
 
   /** Needs the class-level group. */

@@ -8,7 +8,12 @@ import { TrustedHeaderMiddleware } from './request/trusted-header.middleware.js'
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 import { UserSyncService } from './sync/user-sync.service.js';
 import { TRUSTED_HEADER_OPTIONS } from './trusted-header.constants.js';
-import { ConfigurableTrustedHeaderModule, TRUSTED_HEADER_MODULE_OPTIONS } from './trusted-header.module-definition.js';
+import {
+  ConfigurableTrustedHeaderModule,
+  TRUSTED_HEADER_MODULE_OPTIONS,
+  type OPTIONS_TYPE,
+} from './trusted-header.module-definition.js';
+import type { DynamicModule } from '@nestjs/common';
 
 function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeaderOptions {
   const resolved = resolveTrustedHeaderOptions(options);
@@ -38,6 +43,12 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
   exports: [TRUSTED_HEADER_OPTIONS, RequestInspector, UserSyncService, TrustedHeaderGuard],
 })
 export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule implements NestModule {
+  /** Validates the options right away, so bad options fail where they are written, before anything starts. */
+  static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+    resolveTrustedHeaderOptions(options);
+    return super.forRoot(options);
+  }
+
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(TrustedHeaderMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }

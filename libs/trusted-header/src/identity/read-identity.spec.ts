@@ -268,8 +268,8 @@ describe('canonicaliseUsername: the account key is a fixed point', () => {
   //  - 'ẞa' (capital sharp s U+1E9E) passes the case-mapping check ('ẞ'.toUpperCase() is 'ẞ') and folds to 'ßa',
   //    but 'ß' itself is refused (documented rule: 'ß' upper-cases to 'SS'); the capital form bypasses it.
   //  - '$\u212Aey' (Kelvin sign) is not a placeholder, NFC turns it into '$Key' -> '$key', which is.
-  //  - 'un\u212Anown' becomes the placeholder word 'unknown'.
-  it.failing.each(['\u1e9ea', '$\u212aey', 'un\u212anown'])('the account key of %j is itself accepted as the same key', (input) => {
+  //  - '%İd' is not a template ('^%[A-Za-z{]' sees 'İ'), lower-casing gives '%i\u0307d', which is.
+  it.failing.each(['\u1e9ea', '$\u212aey', '%\u0130d', '$\u0130d'])('the account key of %j is itself accepted as the same key', (input) => {
     const first = canonicaliseUsername(input, true);
     if (first.ok) expect(canonicaliseUsername(first.username, true)).toEqual(first);
   });
@@ -471,7 +471,8 @@ const trickyUsername = fc
 const anyUsername = fc.oneof(trickyUsername, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }));
 /**
  * For the idempotence properties (b), capital sharp s U+1E9E and the Kelvin sign U+212A are left out: they are
- * known failures, pinned by the it.failing tests 'the account key ... is itself accepted'. Lengths stay far below
+ * known failures, pinned by the it.failing tests 'the account key ... is itself accepted', and so is a leading
+ * '$' or '%' followed by 'İ' (lower-cased to ASCII 'i' + U+0307, which turns the key into a template). Lengths stay far below
  * 255 / 3 so that the separately pinned length bug (expansion past MAX_USERNAME_LENGTH) cannot show up here.
  */
 const stableCandidate = fc
@@ -479,7 +480,7 @@ const stableCandidate = fc
     fc.array(fc.constantFrom(...TRICKY_CHARS, 'ẞ'), { minLength: 1, maxLength: 20 }).map((chars) => chars.join('')),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
   )
-  .filter((name) => !/[\u1e9e\u212a]/u.test(name));
+  .filter((name) => !/[\u1e9e\u212a]/u.test(name) && !/^[$%]\u0130/u.test(name.normalize('NFC')));
 
 describe('compileIdentityReader: properties', () => {
   it('(a) never throws for arbitrary raw header arrays and returns one of the three kinds', () => {
