@@ -16,6 +16,5 @@ export async function createApp(
     ...nestOptions,
     abortOnError: false,
   });
-  app.enableShutdownHooks();
   return app;
 }

@@ -17,8 +17,10 @@ async function bootstrap(): Promise<void> {
   const database = await openDatabase(config.database);
   logger.log(`database: ${database.description}`);
   const app = await createApp({ trustedHeader: config.trustedHeader, dataSource: database.options }, config.adapter);
-  app.enableShutdownHooks();
+  // Signals are handled here rather than by Nest's shutdown hooks, which re-raise the signal: closing the
+  // app and then the embedded database lets PGlite flush its data directory and the process exit with 0.
   const close = async () => {
+    logger.log('shutting down');
     await app.close();
     await database.close();
     process.exit(0);
