@@ -1,0 +1,285 @@
+import { TrustedHeaderConfigError } from './config-error.js';
+import { resolveTrustedHeaderOptions } from './resolve-options.js';
+import type { TrustedHeaderOptions } from './trusted-header-options.js';
+
+/** Returns the TrustedHeaderConfigError thrown by resolving `options`; fails when none is thrown. */
+function configErrorOf(options: unknown): TrustedHeaderConfigError {
+  try {
+    resolveTrustedHeaderOptions(options as TrustedHeaderOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TrustedHeaderConfigError);
+    return error as TrustedHeaderConfigError;
+  }
+  throw new Error(`expected a TrustedHeaderConfigError for ${JSON.stringify(options)}`);
+}
+
+describe('resolveTrustedHeaderOptions: defaults', () => {
+  const resolved = resolveTrustedHeaderOptions();
+
+  it('trusts only the loopback addresses', () => {
+    expect(resolved.trust.describe()).toEqual(['127.0.0.1/32', '::1/128']);
+    expect(resolved.trust.isTrustedPeer('127.0.0.1')).toBe(true);
+    expect(resolved.trust.isTrustedPeer('::1')).toBe(true);
+    expect(resolved.trust.isTrustedPeer('::ffff:127.0.0.1')).toBe(true);
+    expect(resolved.trust.isTrustedPeer('127.0.0.2')).toBe(false);
+    expect(resolved.trust.isTrustedPeer('10.0.0.1')).toBe(false);
+  });
+
+  it('uses the Remote-* headers, "," separator and safe settings', () => {
+    expect(resolved.preset).toBeNull();
+    expect(resolved.identity).toEqual({
+      headers: { user: 'Remote-User', email: 'Remote-Email', name: 'Remote-Name', groups: 'Remote-Groups' },
+      groupsSeparator: ',',
+      maxGroups: 100,
+      caseFoldUsername: true,
+    });
+    expect(resolved.createUnknownUser).toBe(false);
+    expect(resolved.adminGroups).toEqual([]);
+    expect(resolved.adminLocalGroup).toBe('admin');
+    expect(resolved.syncTtlMs).toBe(60_000);
+    expect(resolved.cacheMaxEntries).toBe(10_000);
+    expect(resolved.databaseTimeoutMs).toBe(2_000);
+    expect(resolved.untrustedWarningIntervalMs).toBe(60_000);
+  });
+
+  it('an empty options object gives the same result as no options', () => {
+    const fromEmpty = resolveTrustedHeaderOptions({});
+    expect({ ...fromEmpty, trust: fromEmpty.trust.describe() }).toEqual({ ...resolved, trust: resolved.trust.describe() });
+  });
+});
+
+describe('resolveTrustedHeaderOptions: presets', () => {
+  it('authelia uses Remote-* and ","', () => {
+    const resolved = resolveTrustedHeaderOptions({ preset: 'authelia' });
+    expect(resolved.preset).toBe('authelia');
+    expect(resolved.identity.headers).toEqual({
+      user: 'Remote-User',
+      email: 'Remote-Email',
+      name: 'Remote-Name',
+      groups: 'Remote-Groups',
+    });
+    expect(resolved.identity.groupsSeparator).toBe(',');
+  });
+
+  it('authentik uses X-authentik-* and "|"', () => {
+    const resolved = resolveTrustedHeaderOptions({ preset: 'authentik' });
+    expect(resolved.preset).toBe('authentik');
+    expect(resolved.identity.headers).toEqual({
+      user: 'X-authentik-username',
+      email: 'X-authentik-email',
+      name: 'X-authentik-name',
+      groups: 'X-authentik-groups',
+    });
+    expect(resolved.identity.groupsSeparator).toBe('|');
+  });
+
+  it('oauth2-proxy uses X-Forwarded-* and ","', () => {
+    const resolved = resolveTrustedHeaderOptions({ preset: 'oauth2-proxy' });
+    expect(resolved.identity.headers).toEqual({
+      user: 'X-Forwarded-User',
+      email: 'X-Forwarded-Email',
+      name: 'X-Forwarded-Preferred-Username',
+      groups: 'X-Forwarded-Groups',
+    });
+    expect(resolved.identity.groupsSeparator).toBe(',');
+  });
+
+  it('a field overrides its preset value and leaves the rest of the preset in force', () => {
+    const resolved = resolveTrustedHeaderOptions({ preset: 'authentik', userHeader: 'X-Custom-User', groupsSeparator: ';' });
+    expect(resolved.identity.headers).toEqual({
+      user: 'X-Custom-User',
+      email: 'X-authentik-email',
+      name: 'X-authentik-name',
+      groups: 'X-authentik-groups',
+    });
+    expect(resolved.identity.groupsSeparator).toBe(';');
+  });
+
+  it.each(['nope', 'Authelia', '', 'toString', '__proto__', 42])('rejects the unknown preset %j', (preset) => {
+    const error = configErrorOf({ preset });
+    expect(error.setting).toBe('option preset');
+    expect(error.value).toBe(preset);
+    expect(error.message).toContain(`option preset=${JSON.stringify(preset)}`);
+    expect(error.message).toContain('authelia, authentik, oauth2-proxy');
+  });
+});
+
+describe('resolveTrustedHeaderOptions: trusted IPs', () => {
+  it('accepts a custom list and canonicalises it', () => {
+    const resolved = resolveTrustedHeaderOptions({ trustedIps: ['10.0.0.0/8', '::ffff:192.168.0.1', 'fd00::/8'] });
+    expect(resolved.trust.describe()).toEqual(['10.0.0.0/8', '192.168.0.1/32', 'fd00::/8']);
+  });
+
+  it.each([
+    [[], [], /is empty/],
+    [['*'], '*', /wildcard/],
+    [['0.0.0.0/0'], '0.0.0.0/0', /matches every address/],
+    [['::/0'], '::/0', /matches every address/],
+    [['10.1'], '10.1', /not an IP address/],
+    [['010.0.0.1'], '010.0.0.1', /not an IP address/],
+    [['1.2.3.4/33'], '1.2.3.4/33', /invalid prefix length/],
+    [['proxy.example.com'], 'proxy.example.com', /host names are not accepted/],
+    [['127.0.0.1', '10.0.0.1/8'], '10.0.0.1/8', /host bits/],
+    [['127.0.0.1', ''], '', /is empty/],
+    [['127.0.0.1', 42], 42, /is not a string/],
+    ['10.0.0.1', '10.0.0.1', /is empty/],
+  ])('rejects trustedIps %j, naming the option and the bad value', (trustedIps, badValue, problem) => {
+    const error = configErrorOf({ trustedIps });
+    expect(error.setting).toBe('option trustedIps');
+    expect(error.value).toEqual(badValue);
+    expect(error.problem).toMatch(problem);
+    expect(error.message).toBe(`Invalid trusted-header configuration: option trustedIps=${JSON.stringify(badValue)} ${error.problem}`);
+  });
+});
+
+describe('resolveTrustedHeaderOptions: header names', () => {
+  it.each([
+    ['Authorization', /standard HTTP header/],
+    ['authorization', /standard HTTP header/],
+    ['Host', /standard HTTP header/],
+    ['Cookie', /standard HTTP header/],
+    ['X-Forwarded-For', /standard HTTP header/],
+    ['Connection', /standard HTTP header/],
+    ['HTTP_AUTHORIZATION', /standard HTTP header/],
+    ['Bad Header', /not a valid HTTP header name/],
+    ['Remote-User:', /not a valid HTTP header name/],
+    ['Remote-Üser', /not a valid HTTP header name/],
+    ['', /is empty/],
+    ['   ', /is empty/],
+  ])('rejects userHeader %j', (userHeader, problem) => {
+    const error = configErrorOf({ userHeader });
+    expect(error.setting).toBe('option userHeader');
+    expect(error.value).toBe(userHeader);
+    expect(error.problem).toMatch(problem);
+    expect(error.message).toContain(`option userHeader=${JSON.stringify(userHeader)}`);
+  });
+
+  it.each(['emailHeader', 'nameHeader', 'groupsHeader'] as const)('rejects Cookie as %s too', (key) => {
+    const error = configErrorOf({ [key]: 'Cookie' });
+    expect(error.setting).toBe(`option ${key}`);
+    expect(error.value).toBe('Cookie');
+  });
+
+  it('rejects a non-string header name', () => {
+    expect(configErrorOf({ userHeader: 42 }).problem).toBe('is empty');
+  });
+
+  it.each([
+    [{ emailHeader: 'Remote-User' }, 'option emailHeader', 'Remote-User', 'option userHeader'],
+    [{ emailHeader: 'remote-user' }, 'option emailHeader', 'remote-user', 'option userHeader'],
+    [{ groupsHeader: 'Remote_User' }, 'option groupsHeader', 'Remote_User', 'option userHeader'],
+    [{ nameHeader: 'Remote.Email' }, 'option nameHeader', 'Remote.Email', 'option emailHeader'],
+    [{ userHeader: 'X-A', groupsHeader: 'x_a' }, 'option groupsHeader', 'x_a', 'option userHeader'],
+    [{ preset: 'authentik', groupsHeader: 'X_authentik_username' }, 'option groupsHeader', 'X_authentik_username', 'option userHeader'],
+  ])('rejects two roles on one header (%j)', (options, setting, value, clash) => {
+    const error = configErrorOf(options);
+    expect(error.setting).toBe(setting);
+    expect(error.value).toBe(value);
+    expect(error.problem).toBe(`is the same header as ${clash}`);
+  });
+
+  it('turns the CGI spelling HTTP_X_REMOTE_USER into X-Remote-User', () => {
+    const resolved = resolveTrustedHeaderOptions({ userHeader: 'HTTP_X_REMOTE_USER', groupsHeader: 'HTTP_REMOTE_GROUPS' });
+    expect(resolved.identity.headers.user).toBe('X-Remote-User');
+    expect(resolved.identity.headers.groups).toBe('Remote-Groups');
+  });
+
+  it('trims header names', () => {
+    expect(resolveTrustedHeaderOptions({ userHeader: '  X-User  ' }).identity.headers.user).toBe('X-User');
+  });
+
+  it('rejects the CGI spelling of the default user header for another role', () => {
+    const error = configErrorOf({ emailHeader: 'HTTP_REMOTE_USER' });
+    expect(error.setting).toBe('option emailHeader');
+    expect(error.problem).toBe('is the same header as option userHeader');
+  });
+
+  // BUG: the forbidden-header check compares `name.toLowerCase()` while every other header rule in the library
+  // treats `_` and `.` spellings as the same header (twinKey). `X_Forwarded_For` or `Proxy.Authorization` is
+  // therefore accepted as an identity header although it is a twin of a forbidden one; at runtime the reader then
+  // answers every request carrying X-Forwarded-For with header_twin, and the middleware strips X-Forwarded-For.
+  it.failing.each(['X_Forwarded_For', 'Proxy.Authorization', 'set_cookie'])(
+    'rejects %j, a twin spelling of a forbidden header',
+    (userHeader) => {
+      expect(configErrorOf({ userHeader }).problem).toMatch(/standard HTTP header/);
+    },
+  );
+});
+
+describe('resolveTrustedHeaderOptions: other settings', () => {
+  it('accepts valid overrides', () => {
+    const resolved = resolveTrustedHeaderOptions({
+      createUnknownUser: true,
+      caseFoldUsername: false,
+      maxGroups: 5,
+      syncTtlSeconds: 0,
+      cacheMaxEntries: 0,
+      databaseTimeoutMs: 50,
+      untrustedWarningIntervalSeconds: 86_400,
+      adminGroups: [' ops ', 'E\u0301quipe'],
+      adminLocalGroup: ' root ',
+    });
+    expect(resolved.createUnknownUser).toBe(true);
+    expect(resolved.identity.caseFoldUsername).toBe(false);
+    expect(resolved.identity.maxGroups).toBe(5);
+    expect(resolved.syncTtlMs).toBe(0);
+    expect(resolved.cacheMaxEntries).toBe(0);
+    expect(resolved.databaseTimeoutMs).toBe(50);
+    expect(resolved.untrustedWarningIntervalMs).toBe(86_400_000);
+    expect(resolved.adminGroups).toEqual(['ops', 'Équipe']);
+    expect(resolved.adminLocalGroup).toBe('root');
+  });
+
+  it.each([
+    ['maxGroups', 0],
+    ['maxGroups', 10_001],
+    ['maxGroups', 1.5],
+    ['maxGroups', -1],
+    ['maxGroups', Number.NaN],
+    ['maxGroups', '10'],
+    ['databaseTimeoutMs', 49],
+    ['databaseTimeoutMs', 600_001],
+    ['syncTtlSeconds', -1],
+    ['syncTtlSeconds', Infinity],
+    ['cacheMaxEntries', 10_000_001],
+    ['untrustedWarningIntervalSeconds', 86_401],
+  ])('rejects %s=%p', (key, value) => {
+    const error = configErrorOf({ [key]: value });
+    expect(error.setting).toBe(`option ${key}`);
+    expect(error.value).toBe(value);
+    expect(error.problem).toMatch(/^must be an integer from \d+ to \d+$/);
+  });
+
+  it.each([
+    ['createUnknownUser', 'true'],
+    ['createUnknownUser', 1],
+    ['caseFoldUsername', 'no'],
+  ])('rejects the non-boolean %s=%p', (key, value) => {
+    const error = configErrorOf({ [key]: value });
+    expect(error.setting).toBe(`option ${key}`);
+    expect(error.problem).toBe('must be true or false');
+  });
+
+  it.each(['', '         ', ' ', '\t', '\u200b'])('rejects the groupsSeparator %j', (groupsSeparator) => {
+    const error = configErrorOf({ groupsSeparator });
+    expect(error.setting).toBe('option groupsSeparator');
+    expect(error.value).toBe(groupsSeparator);
+  });
+
+  it.each([[['ok', '']], [['ok', ' ']], [['a\u200bdmin']]])('rejects adminGroups %j', (adminGroups) => {
+    expect(configErrorOf({ adminGroups }).setting).toBe('option adminGroups');
+  });
+
+  it.each(['', ' ', 'ad\u0000min'])('rejects adminLocalGroup %j', (adminLocalGroup) => {
+    expect(configErrorOf({ adminLocalGroup }).setting).toBe('option adminLocalGroup');
+  });
+
+  it('uses the given labels in errors (environment variable names)', () => {
+    const labels = Object.fromEntries(
+      ['trustedIps', 'preset', 'userHeader', 'emailHeader', 'nameHeader', 'groupsHeader', 'groupsSeparator',
+        'createUnknownUser', 'adminGroups', 'adminLocalGroup', 'caseFoldUsername', 'syncTtlSeconds',
+        'cacheMaxEntries', 'databaseTimeoutMs', 'maxGroups', 'untrustedWarningIntervalSeconds'].map((k) => [k, `LABEL_${k}`]),
+    ) as Parameters<typeof resolveTrustedHeaderOptions>[1];
+    expect(() => resolveTrustedHeaderOptions({ trustedIps: ['*'] }, labels)).toThrow('LABEL_trustedIps="*"');
+  });
+});
