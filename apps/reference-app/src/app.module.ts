@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TrustedHeaderGuard, TrustedHeaderModule, type TrustedHeaderOptions } from 'nestjs-trusted-header';
 import type { DataSourceOptions } from 'typeorm';
+import { DatabaseHealthIndicator } from './health/database.health.js';
 import { HealthController } from './health/health.controller.js';
 import { MeController } from './me/me.controller.js';
 import { ReportsController } from './reports/reports.controller.js';
@@ -25,7 +26,7 @@ export class AppModule {
       ],
       controllers: [MeController, ReportsController, HealthController],
       // Every route needs a login unless marked @Public().
-      providers: [{ provide: APP_GUARD, useExisting: TrustedHeaderGuard }],
+      providers: [{ provide: APP_GUARD, useExisting: TrustedHeaderGuard }, DatabaseHealthIndicator],
     };
   }
 }

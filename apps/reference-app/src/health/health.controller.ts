@@ -1,12 +1,13 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheckService } from '@nestjs/terminus';
 import { Public } from 'nestjs-trusted-header';
+import { DatabaseHealthIndicator } from './database.health.js';
 
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
+    private readonly database: DatabaseHealthIndicator,
   ) {}
 
   /** 200 `{ status: 'ok', ... }`; 503 with reason `database_unavailable` when the database does not answer. */
@@ -14,7 +15,7 @@ export class HealthController {
   @Public()
   async check() {
     try {
-      return await this.health.check([() => this.database.pingCheck('database', { timeout: 1500 })]);
+      return await this.health.check([() => this.database.pingCheck('database', 1500)]);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       const details = (error.getResponse() as { details?: unknown }).details;

@@ -203,12 +203,11 @@ describe('trustedHeaderOptionsFromEnv: rejected environments name the variable a
     expect(error.problem).toMatch(/is empty; unset it to use the default/);
   });
 
-  // The source comment in env.ts says "The separator is taken verbatim: ' ' or '|' are meaningful", but a
-  // space-only separator is refused (read() rejects whitespace-only values, and resolve requires visible
-  // characters). This pins the actual behaviour; see the report.
-  it("AUTH_PROXY_GROUPS_SEPARATOR=' ' is rejected despite the comment in env.ts", () => {
-    expectNames(envErrorOf({ AUTH_PROXY_GROUPS_SEPARATOR: ' ' }), 'AUTH_PROXY_GROUPS_SEPARATOR', ' ');
+  it('takes AUTH_PROXY_GROUPS_SEPARATOR verbatim: a space is a valid separator, an empty value is not', () => {
+    expect(trustedHeaderOptionsFromEnv({ AUTH_PROXY_GROUPS_SEPARATOR: ' ' })).toEqual({ groupsSeparator: ' ' });
     expect(trustedHeaderOptionsFromEnv({ AUTH_PROXY_GROUPS_SEPARATOR: '|' })).toEqual({ groupsSeparator: '|' });
+    expectNames(envErrorOf({ AUTH_PROXY_GROUPS_SEPARATOR: '' }), 'AUTH_PROXY_GROUPS_SEPARATOR', '');
+    expectNames(envErrorOf({ AUTH_PROXY_GROUPS_SEPARATOR: '\t' }), 'AUTH_PROXY_GROUPS_SEPARATOR', '\t');
   });
 
   it("AUTH_PROXY_ADMIN_GROUPS='a,,b' is rejected", () => {

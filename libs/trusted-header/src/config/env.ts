@@ -22,7 +22,7 @@ export function trustedHeaderOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   const read = (key: keyof TrustedHeaderOptions): string | undefined => {
     const value = env[ENV_VARIABLES[key]];
     if (value === undefined) return undefined;
-    if (value.trim() === '' && key !== 'adminGroups') {
+    if (value === '' || (value.trim() === '' && key !== 'groupsSeparator')) {
       throw new TrustedHeaderConfigError(ENV_VARIABLES[key], value, 'is empty; unset it to use the default');
     }
     return value;

@@ -40,7 +40,8 @@ export function resolveTrustedHeaderOptions(
     if (typeof given !== 'string' || given.trim() === '') fail(key, given, 'is empty');
     const name = headerNameFromConfig(given.trim());
     if (!HEADER_NAME_TOKEN.test(name)) fail(key, given, 'is not a valid HTTP header name');
-    if (FORBIDDEN_IDENTITY_HEADERS.has(name.toLowerCase())) {
+    // Compared in twin form: X_Forwarded_For is X-Forwarded-For to every server that folds _ into -.
+    if (FORBIDDEN_IDENTITY_HEADERS.has(twinKey(name))) {
       fail(key, given, 'is a standard HTTP header that clients or intermediaries set; use a dedicated header');
     }
     const clash = seen.get(twinKey(name));
@@ -53,8 +54,8 @@ export function resolveTrustedHeaderOptions(
   if (typeof groupsSeparator !== 'string' || groupsSeparator.length === 0 || groupsSeparator.length > 8) {
     fail('groupsSeparator', groupsSeparator, 'must be 1 to 8 characters');
   }
-  if (hasInvisibleOrControlCharacter(groupsSeparator) || groupsSeparator.trim() === '') {
-    fail('groupsSeparator', groupsSeparator, 'must be visible characters');
+  if (hasInvisibleOrControlCharacter(groupsSeparator)) {
+    fail('groupsSeparator', groupsSeparator, 'must not contain control or invisible characters');
   }
 
   const bool = (key: 'createUnknownUser' | 'caseFoldUsername'): boolean => {

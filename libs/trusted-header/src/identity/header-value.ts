@@ -22,9 +22,11 @@ export function decodeHeaderValue(raw: string): string | null {
 
 /**
  * Control (Cc), format (Cf: zero-width, bidi overrides and isolates, soft hyphen), surrogate, private-use and
- * unassigned characters. They make two different strings look alike or reorder what an admin sees.
+ * unassigned characters, plus the default-ignorable ones outside those categories (combining grapheme
+ * joiner, variation selectors, Hangul fillers) and the blank braille pattern. They make two different strings
+ * look alike or reorder what an admin sees.
  */
-const INVISIBLE_OR_CONTROL = /\p{C}/u;
+const INVISIBLE_OR_CONTROL = /[\p{C}\p{Default_Ignorable_Code_Point}\u2800]/u;
 
 export function hasInvisibleOrControlCharacter(value: string): boolean {
   return INVISIBLE_OR_CONTROL.test(value);

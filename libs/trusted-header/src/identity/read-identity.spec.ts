@@ -224,11 +224,9 @@ describe('compileIdentityReader: username values', () => {
     expectRejected(keepCase(raw(['Remote-User', wire('admın')])), 'invalid_username');
   });
 
-  // BUG: the length bound is checked on the raw value, before NFC and lower-casing, which can lengthen it:
-  // 'İ' (U+0130) lower-cases to 'i' + U+0307, and U+0958 is a composition exclusion that NFC expands to two code
-  // points. 255 such characters pass the check and produce a 510-character account key, which no longer fits
-  // users.username varchar(255) (the database write fails instead of a clean value_too_long).
-  it.failing.each([
+  // Bounds hold for the stored key, not only the asserted text: 'İ' lower-cases to two code points and U+0958
+  // is a composition exclusion that NFC expands, so a 255-character value must not become a 510-character key.
+  it.each([
     ['İ (lower-cases to two code points)', 'İ'.repeat(255)],
     ['क़ U+0958 (NFC expands to two code points)', '\u0958'.repeat(255)],
   ])('never produces an account key longer than MAX_USERNAME_LENGTH: %s', (_label, value) => {
@@ -236,15 +234,15 @@ describe('compileIdentityReader: username values', () => {
     if (result.kind === 'identity') {
       expect([...result.identity.username].length).toBeLessThanOrEqual(MAX_USERNAME_LENGTH);
     } else {
-      expectRejected(result, 'value_too_long');
+      // Too long once lower-cased (İ), or refused outright because NFC alone changes the code point (U+0958).
+      expect(result.kind).toBe('rejected');
+      expect(['value_too_long', 'invalid_username']).toContain(result.kind === 'rejected' ? result.reason : '');
     }
   });
 
-  // BUG: only \p{C} is refused, so zero-width default-ignorable characters of other categories pass: combining
-  // grapheme joiner U+034F and variation selectors U+FE0F / U+E0100 (Mn), Hangul fillers U+115F / U+1160 (Lo),
-  // Mongolian free variation selector U+180B (Mn). `admin\u034F` becomes a separate account that renders exactly
-  // like `admin` (THREATS class 3: zero-width characters -> 400).
-  it.failing.each(['\u034f', '\ufe0f', '\u{e0100}', '\u115f', '\u1160', '\u180b'])(
+  // Zero-width default-ignorable characters outside category C (combining grapheme joiner, variation
+  // selectors, Hangul fillers, Mongolian selectors): `admin\u034F` would render exactly like `admin`.
+  it.each(['\u034f', '\ufe0f', '\u{e0100}', '\u115f', '\u1160', '\u180b'])(
     'rejects the invisible default-ignorable character %j in a username',
     (invisible) => {
       expectRejected(read(raw(['Remote-User', wire(`admin${invisible}`)])), 'invalid_username');
@@ -263,22 +261,16 @@ describe('canonicaliseUsername: the account key is a fixed point', () => {
     expect(canonicaliseUsername(key, true)).toEqual({ ok: true, username: key });
   });
 
-  // BUG: checks run on the raw value, and the value is then changed by NFC / lower-casing into something the
-  // same checks refuse, so the account key is not a fixed point:
-  //  - 'ẞa' (capital sharp s U+1E9E) passes the case-mapping check ('ẞ'.toUpperCase() is 'ẞ') and folds to 'ßa',
-  //    but 'ß' itself is refused (documented rule: 'ß' upper-cases to 'SS'); the capital form bypasses it.
-  //  - '$\u212Aey' (Kelvin sign) is not a placeholder, NFC turns it into '$Key' -> '$key', which is.
-  //  - '%İd' is not a template ('^%[A-Za-z{]' sees 'İ'), lower-casing gives '%i\u0307d', which is.
-  it.failing.each(['\u1e9ea', '$\u212aey', '%\u0130d', '$\u0130d'])('the account key of %j is itself accepted as the same key', (input) => {
+  // The account key is a fixed point: it passes the same rules and maps to itself ('ẞa' -> 'ßa' is refused
+  // like 'ßa'; '$\u212Aey' -> '$key' and '%İd' -> '%i\u0307d' are refused like the placeholders they become).
+  it.each(['\u1e9ea', '$\u212aey', '%\u0130d', '$\u0130d'])('the account key of %j is itself accepted as the same key', (input) => {
     const first = canonicaliseUsername(input, true);
     if (first.ok) expect(canonicaliseUsername(first.username, true)).toEqual(first);
   });
 
-  // BUG: NFC maps the Kelvin sign U+212A to ASCII 'K' (and U+037E to ';', U+1FEF to '`'). The NFKC check runs
-  // after NFC, so it never sees the singleton; '\u212Aevin' becomes the account 'kevin'. The module's own rule
-  // ("characters that a later normalisation would turn into other letters are rejected rather than folded")
-  // and THREATS class 3 (look-alikes must never become another user's account) say it must be refused.
-  it.failing('a Kelvin sign never becomes the ASCII account: \u212Aevin is not kevin', () => {
+  // NFC maps the Kelvin sign U+212A to ASCII 'K' (U+037E to ';', U+1FEF to '`'): such singletons are refused,
+  // never folded into another account.
+  it('a Kelvin sign never becomes the ASCII account: \u212Aevin is not kevin', () => {
     const result = read(raw(['Remote-User', wire('\u212aevin')]));
     expect(result.kind === 'identity' ? result.identity.username : null).not.toBe('kevin');
   });
@@ -400,9 +392,8 @@ describe('compileIdentityReader: groups, email, display name', () => {
     expectRejected(withUser(['Remote-Name', wire('Bob\u202e')]), 'invalid_display_name');
   });
 
-  // BUG (same root cause as the username one): group names and display names are bounded before NFC, which can
-  // expand them (U+0958 -> two code points), so a 256-character value becomes 512 and overflows varchar(256).
-  it.failing('never produces a group name or display name longer than 256 characters', () => {
+  // Group and display-name bounds apply after NFC, which can expand a value (U+0958 -> two code points).
+  it('never produces a group name or display name longer than 256 characters', () => {
     const expanding = wire('\u0958'.repeat(256));
     const groups = withUser(['Remote-Groups', expanding]);
     if (groups.kind === 'identity') expect([...groups.identity.groups[0]!].length).toBeLessThanOrEqual(256);
@@ -410,8 +401,8 @@ describe('compileIdentityReader: groups, email, display name', () => {
     if (name.kind === 'identity') expect([...name.identity.displayName!].length).toBeLessThanOrEqual(256);
   });
 
-  // BUG: the email bound (254, users.email varchar(254)) is checked before lower-casing, which lengthens 'İ'.
-  it.failing('never produces an email longer than 254 characters', () => {
+  // The email bound applies after lower-casing, which lengthens 'İ'.
+  it('never produces an email longer than 254 characters', () => {
     const email = `${'İ'.repeat(240)}@example.com`; // 252 characters
     const result = withUser(['Remote-Email', wire(email)]);
     if (result.kind === 'identity') expect([...result.identity.email!].length).toBeLessThanOrEqual(254);

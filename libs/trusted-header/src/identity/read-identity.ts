@@ -103,28 +103,30 @@ function buildIdentity(values: Partial<Record<Role, string>>, rules: IdentityRul
     return reject(username.tooLong ? 'value_too_long' : 'invalid_username', `Username ${username.problem}`);
   }
 
+  // Lengths are checked on the stored form: normalising and lower-casing can lengthen a value.
   let email: string | null = null;
   const emailText = decoded.email?.trim() ?? '';
   if (emailText !== '') {
-    if (emailText.length > MAX_EMAIL_LENGTH) {
+    const normalised = emailText.normalize('NFC').toLowerCase();
+    if ([...normalised].length > MAX_EMAIL_LENGTH) {
       return reject('value_too_long', `Email is longer than ${MAX_EMAIL_LENGTH} characters`);
     }
-    if (hasInvisibleOrControlCharacter(emailText) || isPlaceholder(emailText) || !EMAIL_SHAPE.test(emailText)) {
+    if (hasInvisibleOrControlCharacter(emailText) || isPlaceholder(emailText) || !EMAIL_SHAPE.test(normalised)) {
       return reject('invalid_email', `Header ${rules.headers.email} is not an email address`);
     }
-    email = emailText.normalize('NFC').toLowerCase();
+    email = normalised;
   }
 
   let displayName: string | null = null;
   const nameText = decoded.name?.trim() ?? '';
   if (nameText !== '') {
-    if ([...nameText].length > MAX_DISPLAY_NAME_LENGTH) {
+    displayName = nameText.normalize('NFC');
+    if ([...displayName].length > MAX_DISPLAY_NAME_LENGTH) {
       return reject('value_too_long', `Display name is longer than ${MAX_DISPLAY_NAME_LENGTH} characters`);
     }
     if (hasInvisibleOrControlCharacter(nameText) || isPlaceholder(nameText)) {
       return reject('invalid_display_name', `Header ${rules.headers.name} contains a placeholder or control character`);
     }
-    displayName = nameText.normalize('NFC');
   }
 
   const groups = new Set<string>();
@@ -133,7 +135,7 @@ function buildIdentity(values: Partial<Record<Role, string>>, rules: IdentityRul
     return reject('invalid_groups', `Header ${rules.headers.groups} is a placeholder`);
   }
   for (const part of groupsText.split(rules.groupsSeparator)) {
-    const group = part.trim();
+    const group = part.trim().normalize('NFC');
     if (group === '') continue;
     if ([...group].length > MAX_GROUP_NAME_LENGTH) {
       return reject('value_too_long', `A group name is longer than ${MAX_GROUP_NAME_LENGTH} characters`);
@@ -141,7 +143,7 @@ function buildIdentity(values: Partial<Record<Role, string>>, rules: IdentityRul
     if (hasInvisibleOrControlCharacter(group)) {
       return reject('invalid_groups', `Header ${rules.headers.groups} contains a control or invisible character`);
     }
-    groups.add(group.normalize('NFC'));
+    groups.add(group);
     if (groups.size > rules.maxGroups) {
       return reject('too_many_groups', `More than ${rules.maxGroups} groups asserted`);
     }

@@ -5,42 +5,66 @@ export type UsernameResult =
   | { readonly ok: true; readonly username: string }
   | { readonly ok: false; readonly tooLong: boolean; readonly problem: string };
 
+type Problem = Extract<UsernameResult, { ok: false }>;
+
 const CONFUSABLE_SCRIPTS = [/\p{Script=Latin}/u, /\p{Script=Greek}/u, /\p{Script=Cyrillic}/u];
 const WHITESPACE_OTHER_THAN_SPACE = /[^\S ]/u;
+
+function problem(text: string, tooLong = false): Problem {
+  return { ok: false, tooLong, problem: text };
+}
+
+/** A code point that normalisation on its own turns into something else (NFC singletons, NFKC forms). */
+function hasUnstableCodePoint(value: string): boolean {
+  for (const codePoint of value) {
+    if (codePoint.normalize('NFKC') !== codePoint) return true;
+  }
+  return false;
+}
+
+/** The rules a username must meet, checked on what was asserted and again on the account key derived from it. */
+function checkUsername(value: string): Problem | null {
+  if (value.trim() === '') return problem('is empty');
+  if ([...value].length > MAX_USERNAME_LENGTH) return problem(`is longer than ${MAX_USERNAME_LENGTH} characters`, true);
+  if (hasInvisibleOrControlCharacter(value)) return problem('contains a control, zero-width, bidi or invisible character');
+  if (value !== value.trim() || WHITESPACE_OTHER_THAN_SPACE.test(value)) {
+    return problem('has leading, trailing or non-space whitespace');
+  }
+  if (isPlaceholder(value)) return problem('is a placeholder, not a user');
+  if (hasUnstableCodePoint(value)) {
+    return problem('contains compatibility or singleton characters (fullwidth, superscript, ligature, Kelvin sign)');
+  }
+  const nfc = value.normalize('NFC');
+  if (nfc.toUpperCase().toLowerCase() !== nfc.toLowerCase()) {
+    return problem('contains a letter whose case mapping is ambiguous (such as dotless i or sharp s)');
+  }
+  if (CONFUSABLE_SCRIPTS.filter((script) => script.test(nfc)).length > 1) {
+    return problem('mixes Latin, Greek or Cyrillic letters');
+  }
+  return null;
+}
 
 /**
  * Turns an asserted username into the account key.
  *
  * The key is NFC, then (by default) lower-cased, so `Admin` and `admin` are one account. Characters that a
- * later normalisation or case mapping would turn into other letters are rejected rather than folded: fullwidth
- * `ａｄｍｉｎ` and modifier letters `ᴬᴰᴹᴵᴺ` (NFKC changes them), dotless `admın`, long `ſ` and `ß` (upper-casing
- * maps them to ASCII). Folding them would hand `admin`'s account to whoever can register a look-alike name
- * upstream (Django CVE-2019-19844). Mixing Latin, Greek and Cyrillic letters in one name is rejected for the
- * same reason (`аdmin` with a Cyrillic `а`).
+ * normalisation or case mapping would turn into other letters are rejected rather than folded: fullwidth
+ * `ａｄｍｉｎ`, modifier letters `ᴬᴰᴹᴵᴺ` and the Kelvin sign (NFKC changes them), dotless `admın`, long `ſ` and
+ * `ß` (upper-casing maps them to ASCII). Folding them would hand `admin`'s account to whoever can register a
+ * look-alike name upstream (Django CVE-2019-19844). Mixing Latin, Greek and Cyrillic letters in one name is
+ * rejected for the same reason (`аdmin` with a Cyrillic `а`). The key itself must pass the same rules and map
+ * to itself, so lower-casing can neither lengthen a name past the limit nor produce a placeholder.
  */
 export function canonicaliseUsername(value: string, caseFold: boolean): UsernameResult {
-  if (value.trim() === '') return { ok: false, tooLong: false, problem: 'is empty' };
-  if ([...value].length > MAX_USERNAME_LENGTH) {
-    return { ok: false, tooLong: true, problem: `is longer than ${MAX_USERNAME_LENGTH} characters` };
-  }
-  if (hasInvisibleOrControlCharacter(value)) {
-    return { ok: false, tooLong: false, problem: 'contains a control, zero-width or bidi character' };
-  }
-  if (value !== value.trim() || WHITESPACE_OTHER_THAN_SPACE.test(value)) {
-    return { ok: false, tooLong: false, problem: 'has leading, trailing or non-space whitespace' };
-  }
-  if (isPlaceholder(value)) return { ok: false, tooLong: false, problem: 'is a placeholder, not a user' };
-
+  const asserted = checkUsername(value);
+  if (asserted) return asserted;
   const nfc = value.normalize('NFC');
-  if (nfc.normalize('NFKC') !== nfc) {
-    return { ok: false, tooLong: false, problem: 'contains compatibility characters (fullwidth, superscript, ligature)' };
+  const key = caseFold ? nfc.toLowerCase().normalize('NFC') : nfc;
+  if (key !== value) {
+    const derived = checkUsername(key);
+    if (derived) return { ...derived, problem: `becomes a name that ${derived.problem}` };
+    const again = caseFold ? key.toLowerCase().normalize('NFC') : key;
+    if (again !== key) return problem('does not map to a stable account name');
   }
-  const lower = nfc.toLowerCase();
-  if (nfc.toUpperCase().toLowerCase() !== lower) {
-    return { ok: false, tooLong: false, problem: 'contains a letter whose case mapping is ambiguous (such as dotless i)' };
-  }
-  if (CONFUSABLE_SCRIPTS.filter((script) => script.test(nfc)).length > 1) {
-    return { ok: false, tooLong: false, problem: 'mixes Latin, Greek or Cyrillic letters' };
-  }
-  return { ok: true, username: caseFold ? lower.normalize('NFC') : nfc };
+  return { ok: true, username: key };
 }

@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-custom';
+import { LogThrottle } from '../common/log-throttle.js';
 import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
 import { RequestInspector } from '../request/request-inspector.service.js';
 import type { AuthenticatedUser } from '../sync/authenticated-user.js';
@@ -14,6 +15,8 @@ import { TRUSTED_HEADER_STRATEGY } from '../trusted-header.constants.js';
 @Injectable()
 export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HEADER_STRATEGY) {
   private readonly logger = new Logger('TrustedHeader');
+  /** Rejections come through the proxy from anyone it lets in: one line per reason per second, with a count. */
+  private readonly rejectionLog = new LogThrottle(1_000);
 
   constructor(
     private readonly inspector: RequestInspector,
@@ -39,7 +42,11 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'missing_identity', 'Not logged in');
     }
     if (result.kind === 'rejected') {
-      this.logger.warn(`${result.reason}: request from proxy ${inspection.peer} rejected: ${result.detail}`);
+      const skipped = this.rejectionLog.admit(result.reason);
+      if (skipped !== null) {
+        const more = skipped > 0 ? ` (${skipped} more since the last line)` : '';
+        this.logger.warn(`${result.reason}: request from proxy ${inspection.peer} rejected: ${result.detail}${more}`);
+      }
       throw new TrustedHeaderException(HttpStatus.BAD_REQUEST, result.reason, result.detail);
     }
     return this.userSync.syncFromIdentity(result.identity);

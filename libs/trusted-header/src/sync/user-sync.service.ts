@@ -185,15 +185,16 @@ export class UserSyncService {
     if (identity.groups.some((group) => this.options.adminGroups.includes(group))) {
       groups.add(this.options.adminLocalGroup);
     }
-    return {
+    // Frozen: one cached object serves many requests, so no handler may change it for the others.
+    return Object.freeze({
       id: user.id,
       username: user.username,
       email: user.email,
       displayName: user.display_name,
-      groups: [...groups].sort(),
-      externalGroups: identity.groups,
+      groups: Object.freeze([...groups].sort()),
+      externalGroups: Object.freeze([...identity.groups]),
       isAdmin: groups.has(this.options.adminLocalGroup),
-    };
+    });
   }
 }
 

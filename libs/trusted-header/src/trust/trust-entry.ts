@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { parseAddressStrict, unmapIPv4 } from './parse-address.js';
 
 /** One parsed entry of the trust list: a network in its canonical form. */
 export interface TrustRange {
@@ -24,9 +25,8 @@ const WILDCARDS = new Set(['*', 'any', 'all', '0/0']);
 const PREFIX = /^(0|[1-9][0-9]{0,2})$/;
 
 /**
- * Parses one entry strictly. ipaddr.js accepts the legacy inet_aton forms (`10.1`, `010.0.0.1`, hex), which
- * different tools read differently (octal or decimal); a trust list must mean one thing, so only four-part
- * decimal IPv4 is accepted (Gitea CVE-2026-20896, Grafana's empty whitelist: a permissive parser is a hole).
+ * Parses one entry strictly (see parseAddressStrict): a trust list must mean one thing to everyone who reads
+ * it (Gitea CVE-2026-20896, Grafana's empty whitelist: a permissive parser is a hole).
  */
 export function parseTrustEntry(rawEntry: string): TrustRange {
   const entry = rawEntry.trim();
@@ -38,21 +38,19 @@ export function parseTrustEntry(rawEntry: string): TrustRange {
   if (parts.length > 2) throw new TrustEntryError(rawEntry, 'is not an IP address or CIDR range');
   const [addressText, prefixText] = parts as [string, string | undefined];
 
-  let network: ipaddr.IPv4 | ipaddr.IPv6;
-  if (addressText.includes(':')) {
-    if (addressText.includes('%')) {
-      throw new TrustEntryError(rawEntry, 'has an IPv6 zone index; zones are not supported in the trust list');
-    }
-    if (!ipaddr.IPv6.isValid(addressText)) throw new TrustEntryError(rawEntry, 'is not a valid IPv6 address');
-    network = ipaddr.IPv6.parse(addressText);
-  } else if (ipaddr.IPv4.isValidFourPartDecimal(addressText)) {
-    network = ipaddr.IPv4.parse(addressText);
-  } else {
+  if (addressText.includes('%')) {
+    throw new TrustEntryError(rawEntry, 'has an IPv6 zone index; zones are not supported in the trust list');
+  }
+  const parsed = parseAddressStrict(addressText);
+  if (!parsed) {
     throw new TrustEntryError(
       rawEntry,
-      'is not an IP address or CIDR range (use four-part decimal IPv4 or IPv6; host names are not accepted)',
+      addressText.includes(':')
+        ? 'is not a valid IPv6 address'
+        : 'is not an IP address or CIDR range (use four-part decimal IPv4 or IPv6; host names are not accepted)',
     );
   }
+  let network: ipaddr.IPv4 | ipaddr.IPv6 = parsed;
 
   const maxPrefix = network.kind() === 'ipv4' ? 32 : 128;
   let prefixLength = maxPrefix;
@@ -69,7 +67,7 @@ export function parseTrustEntry(rawEntry: string): TrustRange {
     if (prefixLength < 96) {
       throw new TrustEntryError(rawEntry, 'mixes IPv4-mapped addresses with a prefix shorter than /96');
     }
-    network = network.toIPv4Address();
+    network = unmapIPv4(network);
     prefixLength -= 96;
   }
 

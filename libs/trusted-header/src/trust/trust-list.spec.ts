@@ -143,11 +143,9 @@ describe('parseTrustEntry / parseTrustList: rejected entries', () => {
     expect(() => new TrustList([])).toThrow(TrustEntryError);
   });
 
-  // BUG: ipaddr.js parses the IPv4 tail of an IPv6 address leniently (leading zeros read as decimal, hex parts),
-  // so the strict "four-part decimal only" rule that rejects `010.0.0.1` is bypassed by writing the same text as
-  // an IPv4-mapped address. `::ffff:010.0.0.1` is accepted and means 10.0.0.1 here, while inet_aton-style tools
-  // read 010 as octal (8.0.0.1): the ambiguity the strict rule exists to prevent.
-  it.failing.each(['::ffff:010.0.0.1', '::ffff:0xa.0.0.1', '::ffff:10.0.0.01'])(
+  // The IPv4 tail of an IPv6 address obeys the same four-part-decimal rule as bare IPv4: `::ffff:010.0.0.1`
+  // is as ambiguous as `010.0.0.1` (octal 8.0.0.1 to inet_aton-style tools).
+  it.each(['::ffff:010.0.0.1', '::ffff:0xa.0.0.1', '::ffff:10.0.0.01'])(
     'rejects the ambiguous IPv4 tail in %j like the bare IPv4 form',
     (entry) => {
       expect(() => parseTrustEntry(entry)).toThrow(TrustEntryError);
@@ -167,15 +165,14 @@ describe('TrustList.isTrustedPeer: peers that are not addresses', () => {
     },
   );
 
-  // BUG: ipaddr.process() converts the deprecated IPv4-compatible form ::a.b.c.d (which Node prints for a peer
-  // whose IPv6 address is ::a00:2) into IPv4 as if it were ::ffff:a.b.c.d. An IPv6 host using address ::a00:2
-  // is then trusted as the IPv4 proxy 10.0.0.2. Only ::ffff:a.b.c.d is IPv4 on a dual-stack socket.
-  it.failing('does not treat the IPv4-compatible IPv6 peer ::10.0.0.2 (= ::a00:2) as the IPv4 proxy 10.0.0.2', () => {
+  // Only ::ffff:a.b.c.d is IPv4 on a dual-stack socket; ::a.b.c.d (IPv4-compatible, which Node prints for the
+  // IPv6 peer ::a00:2) is an IPv6 address and must not pass for the IPv4 proxy.
+  it('does not treat the IPv4-compatible IPv6 peer ::10.0.0.2 (= ::a00:2) as the IPv4 proxy 10.0.0.2', () => {
     expect(parseTrustList(['10.0.0.2']).isTrustedPeer('::10.0.0.2')).toBe(false);
   });
 
   // Same root cause on the entry side: `::10.0.0.2` is the IPv6 address ::a00:2, but the entry is read as 10.0.0.2.
-  it.failing('reads the entry ::10.0.0.2 as the IPv6 address ::a00:2, not as IPv4 10.0.0.2', () => {
+  it('reads the entry ::10.0.0.2 as the IPv6 address ::a00:2, not as IPv4 10.0.0.2', () => {
     expect(parseTrustEntry('::10.0.0.2').text).toBe('::a00:2/128');
   });
 });

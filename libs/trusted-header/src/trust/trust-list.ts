@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import { parseAddressStrict, unmapIPv4 } from './parse-address.js';
 import { parseTrustEntry, TrustEntryError, type TrustRange } from './trust-entry.js';
 
 /** Bound on the per-list memo of peer decisions; a proxy fleet is small, a flood of peers must not grow it. */
@@ -35,9 +35,10 @@ export class TrustList {
   }
 
   private matches(peerAddress: string): boolean {
-    if (!ipaddr.isValid(peerAddress) || peerAddress.includes('%')) return false;
-    // ipaddr.process turns ::ffff:a.b.c.d (dual-stack sockets) into a.b.c.d.
-    const peer = ipaddr.process(peerAddress);
+    const parsed = parseAddressStrict(peerAddress);
+    if (!parsed) return false;
+    // Dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d; they are matched against IPv4 entries.
+    const peer = unmapIPv4(parsed);
     const kind = peer.kind();
     return this.ranges.some((range) => range.kind === kind && peer.match(range.network, range.prefixLength));
   }
