@@ -11,6 +11,7 @@ import {
   type AuthenticatedUser,
   type TrustedHeaderOptions,
 } from 'nestjs-trusted-header';
+import request from 'supertest';
 import { rawRequest } from './support/raw-request.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -66,6 +67,23 @@ describe('TrustedHeaderModule options', () => {
       const fromLoopback = await rawRequest({ port, path: '/whoami', headers: [['Remote-User', 'async-user']] });
       expect(fromLoopback.status).toBe(401);
       expect(fromLoopback.body.reason).toBe('untrusted_proxy');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('forRoot takes options in code (checked with supertest, as a Nest user would)', async () => {
+    const app = await start(TrustedHeaderModule.forRoot({ createUnknownUser: true, preset: 'oauth2-proxy' }));
+    try {
+      await request(app.getHttpServer())
+        .get('/whoami')
+        .set('X-Forwarded-User', 'Oauth-User')
+        .set('X-Forwarded-Groups', 'a,b')
+        .expect(200, { username: 'oauth-user' });
+      await request(app.getHttpServer()).get('/whoami').set('Remote-User', 'alice').expect(401);
+      const twin = await request(app.getHttpServer()).get('/whoami').set('X-Forwarded-User', 'a').set('X_Forwarded_User', 'b');
+      expect(twin.status).toBe(400);
+      expect(twin.body).toEqual({ statusCode: 400, message: expect.any(String), reason: 'header_twin' });
     } finally {
       await app.close();
     }

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { ExecutionContext } from '@nestjs/common';
+import { Logger, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
 import type { TrustedHeaderStrategy } from '../strategy/trusted-header.strategy.js';
@@ -41,6 +41,9 @@ function context(type: string, handler: keyof Handlers, request: Record<string, 
 describe('TrustedHeaderGuard', () => {
   const validate = jest.fn<(request: unknown) => Promise<AuthenticatedUser>>();
   const guard = new TrustedHeaderGuard(new Reflector(), { validate } as unknown as TrustedHeaderStrategy);
+
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
 
   beforeEach(() => {
     validate.mockReset();
