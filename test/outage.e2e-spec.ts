@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { ADAPTERS, startTestApp, type TestApp } from './support/test-app.js';
 import { TcpRelay } from './support/tcp-relay.js';
 import { createTestDatabase, describeWithConcurrentDatabase, type TestDatabase } from './support/test-database.js';
@@ -65,7 +66,7 @@ describeWithConcurrentDatabase('database outage', () => {
       expect(responses.map((response) => response.status)).toEqual([503, 503, 503]);
       const reports = await api.request('/reports', [['Remote-User', 'hang-4'], ['Remote-Groups', 'reports']]);
       expect(reports.status).toBe(503);
-      relay.cut(); // drop the hung connections so the pool starts afresh
+      // The network comes back with the held bytes: the pool must recover on its own, nothing is cut.
       relay.restore();
       const recovered = await api.request('/me', [['Remote-User', 'after-hang']]);
       expect(recovered.status).toBe(200);
@@ -84,5 +85,80 @@ describeWithConcurrentDatabase('database outage', () => {
       const after = memberships.find((row: { username: string }) => row.username === 'after-cut');
       expect(after.groups).toEqual(['g1']);
     });
+  });
+});
+
+describeWithConcurrentDatabase('a stall in the middle of a sync transaction', () => {
+  let database: TestDatabase;
+  let relay: TcpRelay;
+  let api: TestApp;
+  let locker: pg.Client;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const target = new URL(database.url!);
+    relay = new TcpRelay(target.hostname, Number(target.port || 5432));
+    await relay.start();
+    const viaRelay = new URL(database.url!);
+    viaRelay.hostname = '127.0.0.1';
+    viaRelay.port = String(relay.port);
+    // One connection, so the request after the stall gets the very connection the stalled one used.
+    api = await startTestApp(
+      'express',
+      { createUnknownUser: true, databaseTimeoutMs: 400 },
+      await database.options({ url: viaRelay.toString(), timeoutMs: 400, poolSize: 1 }),
+    );
+    locker = new pg.Client({ connectionString: database.url });
+    await locker.connect();
+  });
+  afterAll(async () => {
+    relay?.restore();
+    await locker?.end();
+    await api?.close();
+    await relay?.stop();
+    await database?.close();
+  });
+
+  it('never hands a connection left inside a transaction to the next request (no half-written user)', async () => {
+    expect((await api.request('/me', [['Remote-User', 'halfway'], ['Remote-Groups', 'a']])).status).toBe(200);
+    const [before] = await api.sql(`SELECT id, sync_fingerprint FROM auth_proxy_users WHERE username = 'halfway'`);
+
+    // Hold the user's membership rows so the sync blocks between its UPDATE and its DELETE.
+    await locker.query('BEGIN');
+    await locker.query(`SELECT * FROM auth_proxy_user_external_groups WHERE user_id = $1 FOR UPDATE`, [before.id]);
+    const stalled = api.request('/me', [['Remote-User', 'halfway'], ['Remote-Groups', 'b']]);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    relay.stall();
+    await locker.query('COMMIT'); // the server finishes the DELETE; its answer is held by the stalled network
+    expect((await stalled).status).toBe(503);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the queued ROLLBACK times out as well
+    relay.restore();
+
+    const next = await api.request('/me', [['Remote-User', 'someone-else'], ['Remote-Groups', 'x']]);
+    expect(next.status).toBe(200);
+
+    const [after] = await (async () => {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const result = await client.query(
+          `SELECT u.sync_fingerprint, array_agg(eg.external_group ORDER BY eg.external_group) AS groups
+             FROM auth_proxy_users u LEFT JOIN auth_proxy_user_external_groups eg ON eg.user_id = u.id
+            WHERE u.username = 'halfway' GROUP BY u.sync_fingerprint`,
+        );
+        return result.rows;
+      } finally {
+        await client.end();
+      }
+    })();
+    // Either the whole change (fingerprint and memberships of b) or none of it.
+    if (after.sync_fingerprint === before.sync_fingerprint) {
+      expect(after.groups).toEqual(['a']);
+    } else {
+      expect(after.groups).toEqual(['b']);
+    }
+    const again = await api.request('/me', [['Remote-User', 'halfway'], ['Remote-Groups', 'b']]);
+    expect(again.status).toBe(200);
+    expect(again.body.externalGroups).toEqual(['b']);
   });
 });

@@ -26,7 +26,6 @@ export class TcpRelay {
     client.on('close', () => this.sockets.delete(client));
     client.on('error', () => client.destroy());
     if (this.mode === 'cut') return void client.destroy();
-    if (this.mode === 'stall') return; // accepted, never answered
     const upstream = connect(this.targetPort, this.targetHost);
     this.sockets.add(upstream);
     upstream.on('close', () => {
@@ -35,27 +34,35 @@ export class TcpRelay {
     });
     upstream.on('error', () => upstream.destroy());
     client.on('close', () => upstream.destroy());
-    client.on('data', (chunk) => {
-      if (this.mode === 'open') upstream.write(chunk);
+    // While stalled, bytes are held, not lost, as on a network that pauses and resumes (TCP retransmits).
+    const toServer: Buffer[] = [];
+    const toClient: Buffer[] = [];
+    this.flushers.add(() => {
+      for (const chunk of toServer.splice(0)) upstream.write(chunk);
+      for (const chunk of toClient.splice(0)) client.write(chunk);
     });
-    upstream.on('data', (chunk) => {
-      if (this.mode === 'open') client.write(chunk);
-    });
+    client.on('data', (chunk) => (this.mode === 'open' ? upstream.write(chunk) : toServer.push(chunk)));
+    upstream.on('data', (chunk) => (this.mode === 'open' ? client.write(chunk) : toClient.push(chunk)));
   }
+
+  private readonly flushers = new Set<() => void>();
 
   /** Drops every connection and refuses new ones: the database is gone. */
   cut(): void {
     this.mode = 'cut';
     for (const socket of this.sockets) socket.destroy();
+    this.flushers.clear();
   }
 
-  /** Keeps connections open but forwards nothing: the database hangs. */
+  /** Keeps connections open and holds every byte: the database (or the network) hangs. */
   stall(): void {
     this.mode = 'stall';
   }
 
+  /** Forwards again, first delivering what was held during a stall. */
   restore(): void {
     this.mode = 'open';
+    for (const flush of this.flushers) flush();
   }
 
   async stop(): Promise<void> {

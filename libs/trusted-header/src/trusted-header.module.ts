@@ -40,7 +40,7 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
     TrustedHeaderStrategy,
     TrustedHeaderGuard,
   ],
-  exports: [TRUSTED_HEADER_OPTIONS, RequestInspector, UserSyncService, TrustedHeaderGuard],
+  exports: [TRUSTED_HEADER_OPTIONS, RequestInspector, UserSyncService, TrustedHeaderStrategy, TrustedHeaderGuard],
 })
 export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule implements NestModule {
   /** Validates the options right away, so bad options fail where they are written, before anything starts. */

@@ -32,6 +32,8 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
     connectionTimeoutMillis: config.timeoutMs,
     query_timeout: config.timeoutMs,
     statement_timeout: config.timeoutMs,
+    // A session abandoned inside a transaction (a client gone mid-request) gives its locks back by itself.
+    idle_in_transaction_session_timeout: Math.max(10 * config.timeoutMs, 10_000),
   };
   if (config.url) {
     const url = new URL(config.url);

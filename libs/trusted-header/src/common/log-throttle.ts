@@ -23,3 +23,24 @@ export class LogThrottle {
     return suppressed;
   }
 }
+
+/** At most `limit` log lines per window across all keys: the ceiling a flood of distinct keys cannot pass. */
+export class LogBudget {
+  private windowStart = 0;
+  private used = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  spend(now = Date.now()): boolean {
+    if (now - this.windowStart >= this.windowMs) {
+      this.windowStart = now;
+      this.used = 0;
+    }
+    if (this.used >= this.limit) return false;
+    this.used += 1;
+    return true;
+  }
+}

@@ -1,4 +1,5 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
+import { TrustedHeaderGuard } from '../guards/trusted-header.guard.js';
 import { REQUIRED_GROUPS_KEY } from '../trusted-header.constants.js';
 
 export interface GroupsOptions {
@@ -13,7 +14,10 @@ export interface GroupRequirement {
 
 /**
  * Requires effective local groups: `@Groups('editors', 'admins')` or `@Groups('a', 'b', { mode: 'all' })`.
- * On a handler it replaces the class-level requirement. Checked by TrustedHeaderGuard (403 `missing_group`).
+ * On a handler it replaces the class-level requirement. Checked by TrustedHeaderGuard (403 `missing_group`),
+ * which the decorator attaches itself: a route marked with @Groups is never left to a guard that ignores it
+ * (such as AuthGuard('trusted-header')). With the global guard as well, the second run is cheap: the
+ * identity is parsed once per request and the user comes from the cache.
  */
 export function Groups(...args: [...groups: string[], options: GroupsOptions] | string[]): MethodDecorator & ClassDecorator {
   const last = args[args.length - 1];
@@ -22,5 +26,5 @@ export function Groups(...args: [...groups: string[], options: GroupsOptions] | 
   if (groups.length === 0) throw new Error('@Groups() needs at least one group name');
   const mode = options.mode ?? 'any';
   if (mode !== 'any' && mode !== 'all') throw new Error(`@Groups() mode must be 'any' or 'all', got ${String(mode)}`);
-  return SetMetadata(REQUIRED_GROUPS_KEY, { groups, mode } satisfies GroupRequirement);
+  return applyDecorators(SetMetadata(REQUIRED_GROUPS_KEY, { groups, mode } satisfies GroupRequirement), UseGuards(TrustedHeaderGuard));
 }

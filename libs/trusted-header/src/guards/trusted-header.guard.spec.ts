@@ -51,8 +51,8 @@ describe('TrustedHeaderGuard', () => {
   });
 
   it.each(['rpc', 'ws', 'graphql', 'something-new'])('fails closed for a %s context without authenticating', async (type) => {
-    await expect(guard.canActivate(context(type, 'anyAC'))).resolves.toBe(false);
-    await expect(guard.canActivate(context(type, 'open'))).resolves.toBe(false);
+    await expect(guard.canActivate(context(type, 'anyAC'))).rejects.toMatchObject({ status: 403, reason: 'unsupported_context' });
+    await expect(guard.canActivate(context(type, 'open'))).rejects.toMatchObject({ status: 403, reason: 'unsupported_context' });
     expect(validate).not.toHaveBeenCalled();
   });
 

@@ -1,5 +1,6 @@
 import { HttpStatus, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { LogThrottle } from '../common/log-throttle.js';
 import type { GroupRequirement } from '../decorators/groups.decorator.js';
 import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
 import { TrustedHeaderStrategy } from '../strategy/trusted-header.strategy.js';
@@ -22,6 +23,7 @@ import { IS_PUBLIC_KEY, REQUIRED_GROUPS_KEY } from '../trusted-header.constants.
 @Injectable()
 export class TrustedHeaderGuard implements CanActivate {
   private readonly logger = new Logger('TrustedHeader');
+  private readonly unsupportedContextLog = new LogThrottle(60_000);
 
   constructor(
     private readonly reflector: Reflector,
@@ -30,8 +32,14 @@ export class TrustedHeaderGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (!this.supportsContext(context)) {
-      this.logger.warn(`unsupported_context: refused a '${context.getType()}' execution context`);
-      return false;
+      if (this.unsupportedContextLog.admit(context.getType()) !== null) {
+        this.logger.warn(`unsupported_context: refused a '${context.getType()}' execution context`);
+      }
+      throw new TrustedHeaderException(
+        HttpStatus.FORBIDDEN,
+        'unsupported_context',
+        `TrustedHeaderGuard cannot authenticate a '${context.getType()}' context`,
+      );
     }
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;

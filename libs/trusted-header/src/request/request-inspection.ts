@@ -1,15 +1,15 @@
 import type { IncomingMessage } from 'node:http';
-import type { IdentityResult } from '../identity/identity.js';
 
-/** What the library concluded about one request, computed once and shared by middleware, strategy and guard. */
+/**
+ * What the library concluded about the peer of one request, computed once and shared by middleware, strategy
+ * and guard. The identity itself is parsed only when a guard asks for it (RequestInspector.identityOf).
+ */
 export interface RequestInspection {
   /** TCP peer address as the socket reports it. */
   readonly peer: string | undefined;
   readonly trusted: boolean;
   /** Names of identity headers an untrusted peer sent (removed from the request). */
   readonly strippedHeaders: readonly string[];
-  /** Always anonymous for untrusted peers. */
-  readonly result: IdentityResult;
 }
 
 /**

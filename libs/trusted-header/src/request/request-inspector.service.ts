@@ -1,15 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { LogThrottle } from '../common/log-throttle.js';
+import { LogBudget, LogThrottle } from '../common/log-throttle.js';
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
+import type { IdentityResult } from '../identity/identity.js';
 import { compileIdentityHeaderMatcher, compileIdentityReader, type IdentityReader } from '../identity/read-identity.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import { incomingMessageOf, type RequestInspection } from './request-inspection.js';
 
 const INSPECTION = Symbol('trusted-header.inspection');
-type Inspected = IncomingMessage & { [INSPECTION]?: RequestInspection };
+const IDENTITY = Symbol('trusted-header.identity');
+type Inspected = IncomingMessage & { [INSPECTION]?: RequestInspection; [IDENTITY]?: IdentityResult };
 
-const ANONYMOUS = { kind: 'anonymous' } as const;
+const ANONYMOUS: IdentityResult = { kind: 'anonymous' };
 
 /**
  * Decides, once per request, whether the peer may assert identity and what identity it asserts. For an
@@ -22,6 +24,7 @@ export class RequestInspector {
   private readonly readIdentity: IdentityReader;
   private readonly isIdentityHeader: (name: string) => boolean;
   private readonly untrustedWarnings: LogThrottle;
+  private readonly untrustedWarningBudget = new LogBudget(10, 1_000);
 
   constructor(@Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions) {
     this.readIdentity = compileIdentityReader(options.identity);
@@ -35,10 +38,17 @@ export class RequestInspector {
     if (known) return known;
     const peer = message.socket?.remoteAddress;
     const inspection = this.options.trust.isTrustedPeer(peer)
-      ? { peer, trusted: true, strippedHeaders: [], result: this.readIdentity(message.rawHeaders) }
-      : { peer, trusted: false, strippedHeaders: this.stripIdentityHeaders(message, peer), result: ANONYMOUS };
+      ? { peer, trusted: true, strippedHeaders: [] }
+      : { peer, trusted: false, strippedHeaders: this.stripIdentityHeaders(message, peer) };
     message[INSPECTION] = inspection;
     return inspection;
+  }
+
+  /** The identity the request asserts: anonymous unless the peer is trusted. Parsed once, on first use. */
+  identityOf(request: unknown): IdentityResult {
+    const message = incomingMessageOf(request) as Inspected;
+    if (!this.inspect(message).trusted) return ANONYMOUS;
+    return (message[IDENTITY] ??= this.readIdentity(message.rawHeaders));
   }
 
   private stripIdentityHeaders(message: IncomingMessage, peer: string | undefined): string[] {
@@ -55,8 +65,9 @@ export class RequestInspector {
       if (this.isIdentityHeader(name)) delete message.headers[name];
     }
     stripped.reverse();
+    // Per peer, and at most ten lines a second overall: many addresses (an IPv6 /64) must not flood the log.
     const skipped = this.untrustedWarnings.admit(peer ?? 'unknown');
-    if (skipped !== null) {
+    if (skipped !== null && this.untrustedWarningBudget.spend()) {
       const more = skipped > 0 ? `; ${skipped} more from this peer since the last warning` : '';
       this.logger.warn(
         `untrusted_proxy: peer ${peer ?? 'unknown'} sent identity headers (${[...new Set(stripped)].join(', ')}); ignored and removed${more}`,

@@ -37,7 +37,7 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       }
       throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'missing_identity', 'Not logged in');
     }
-    const { result } = inspection;
+    const result = this.inspector.identityOf(request);
     if (result.kind === 'anonymous') {
       throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'missing_identity', 'Not logged in');
     }

@@ -24,11 +24,13 @@ export async function findUserByUsername(runner: QueryRunner, username: string, 
   return rows[0];
 }
 
-export async function insertUserIfAbsent(runner: QueryRunner, username: string): Promise<void> {
-  await runner.query(
-    `INSERT INTO auth_proxy_users (username) VALUES ($1) ON CONFLICT (username) DO NOTHING`,
+/** Returns whether this call created the row (false when a concurrent first login did). */
+export async function insertUserIfAbsent(runner: QueryRunner, username: string): Promise<boolean> {
+  const rows: unknown[] = await runner.query(
+    `INSERT INTO auth_proxy_users (username) VALUES ($1) ON CONFLICT (username) DO NOTHING RETURNING id`,
     [username],
   );
+  return rows.length > 0;
 }
 
 export async function isEmailHeldByAnotherUser(runner: QueryRunner, email: string, userId: string): Promise<boolean> {

@@ -63,10 +63,14 @@ export class UserSyncService {
     return outcome.user;
   }
 
-  /** Forgets every cached identity, so the next request of each user reads the database again. */
+  /**
+   * Forgets every cached identity, so the next request of each user reads the database again. Loads already
+   * under way are detached too: a request after this call never joins a read made before it.
+   */
   invalidate(): void {
     this.generation += 1;
     this.cache?.clear();
+    this.inFlight.clear();
   }
 
   /** Number of cached identities (bounded by cacheMaxEntries). */
@@ -74,20 +78,30 @@ export class UserSyncService {
     return this.cache?.size ?? 0;
   }
 
-  /** Concurrent requests for one identity share one database round (and one row lock wait). */
+  /**
+   * Concurrent requests for one identity share one database round (and one row lock wait). The shared load
+   * stays registered until it settles, even when its waiters have timed out, so a slow row pins one
+   * connection, not one per request; each waiter applies its own time bound.
+   */
   private syncShared(key: string, identity: Identity): Promise<SyncOutcome> {
     let pending = this.inFlight.get(key);
     if (!pending) {
       const generation = this.generation;
-      pending = this.withTimeout(this.load(identity))
-        .then((outcome) => {
-          if (this.generation === generation) this.cache?.set(key, outcome);
-          return outcome;
-        })
-        .finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, pending);
+      const load = this.load(identity);
+      pending = load;
+      this.inFlight.set(key, load);
+      load
+        .then(
+          (outcome) => {
+            if (this.generation === generation) this.cache?.set(key, outcome);
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          if (this.inFlight.get(key) === load) this.inFlight.delete(key);
+        });
     }
-    return pending;
+    return this.withTimeout(pending);
   }
 
   private async withTimeout<T>(work: Promise<T>): Promise<T> {
@@ -113,6 +127,7 @@ export class UserSyncService {
 
   private async load(identity: Identity): Promise<SyncOutcome> {
     const runner = this.dataSource.createQueryRunner();
+    let broken: unknown;
     try {
       const existing = await findUserByUsername(runner, identity.username);
       if (existing?.disabled) return { disabled: true, username: existing.username };
@@ -129,19 +144,26 @@ export class UserSyncService {
         if (!isEmailConflict(error)) throw error;
         return await this.writeInTransaction(runner, identity, false);
       }
+    } catch (error) {
+      if (!(error instanceof TrustedHeaderException)) broken = error;
+      throw error;
     } finally {
-      await runner.release();
+      await releaseRunner(runner, broken);
     }
   }
 
   private async writeInTransaction(runner: QueryRunner, identity: Identity, copyEmail: boolean): Promise<SyncOutcome> {
-    await runner.startTransaction();
+    // READ COMMITTED whatever the DataSource's default: under REPEATABLE READ, ON CONFLICT DO NOTHING and the
+    // locking re-read fail with serialization errors when first logins race.
+    await runner.startTransaction('READ COMMITTED');
     try {
       const outcome = await this.write(runner, identity, copyEmail);
       await runner.commitTransaction();
       return outcome;
     } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      // A rollback that fails leaves the session inside the transaction; the error it throws marks the
+      // connection as broken, so it is destroyed instead of being handed to the next request.
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
       throw error;
     }
   }
@@ -152,9 +174,10 @@ export class UserSyncService {
       if (!this.options.createUnknownUser) {
         throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'unknown_user', 'Unknown user');
       }
-      await insertUserIfAbsent(runner, identity.username);
-      user = (await findUserByUsername(runner, identity.username, true))!;
-      this.logger.log(`user_created: ${JSON.stringify(identity.username)}`);
+      const created = await insertUserIfAbsent(runner, identity.username);
+      user = await findUserByUsername(runner, identity.username, true);
+      if (!user) throw new Error(`user ${JSON.stringify(identity.username)} vanished during its first login`);
+      if (created) this.logger.log(`user_created: ${JSON.stringify(identity.username)}`);
     }
     if (user.disabled) return { disabled: true, username: user.username };
 
@@ -195,6 +218,20 @@ export class UserSyncService {
       externalGroups: Object.freeze([...identity.groups]),
       isAdmin: groups.has(this.options.adminLocalGroup),
     });
+  }
+}
+
+/**
+ * Returns the connection to the pool only when nothing went wrong. After a failed or timed-out statement the
+ * session may still be inside a transaction (a ROLLBACK queued behind a hung statement is dropped by the
+ * driver); handing it to the next request would let that request commit this one's half-written changes.
+ */
+async function releaseRunner(runner: QueryRunner, broken: unknown): Promise<void> {
+  const postgres = runner as QueryRunner & { releasePostgresConnection?: (error?: unknown) => Promise<void> };
+  if (broken !== undefined && typeof postgres.releasePostgresConnection === 'function') {
+    await postgres.releasePostgresConnection(broken instanceof Error ? broken : new Error(String(broken)));
+  } else {
+    await runner.release();
   }
 }
 

@@ -21,6 +21,7 @@ export class TrustEntryError extends Error {
   }
 }
 
+const MIN_PREFIX_LENGTH = 8;
 const WILDCARDS = new Set(['*', 'any', 'all', '0/0']);
 const PREFIX = /^(0|[1-9][0-9]{0,2})$/;
 
@@ -73,6 +74,14 @@ export function parseTrustEntry(rawEntry: string): TrustRange {
 
   if (prefixLength === 0) {
     throw new TrustEntryError(rawEntry, 'matches every address; list the addresses of your proxies instead');
+  }
+  // A handful of /1../7 ranges covers everything just as well (0.0.0.0/1 + 128.0.0.0/1); no proxy fleet needs
+  // more than a /8.
+  if (prefixLength < MIN_PREFIX_LENGTH) {
+    throw new TrustEntryError(
+      rawEntry,
+      `is too broad (prefixes shorter than /${MIN_PREFIX_LENGTH} are refused); list the addresses of your proxies instead`,
+    );
   }
 
   const kind = network.kind();

@@ -123,6 +123,13 @@ describe('parseTrustEntry / parseTrustList: rejected entries', () => {
     ['1.2.3.4/24/1', /not an IP address or CIDR range/],
     ['1.2.3.256', /not an IP address/],
     ['fd00::g', /not a valid IPv6 address/],
+    // Ranges that together trust everyone without saying /0.
+    ['0.0.0.0/1', /too broad/],
+    ['128.0.0.0/1', /too broad/],
+    ['::/1', /too broad/],
+    ['8000::/1', /too broad/],
+    ['10.0.0.0/7', /too broad/],
+    ['::ffff:10.0.0.0/103', /too broad/],
   ])('rejects %j, naming the entry', (entry, problem) => {
     const error = trustEntryErrorOf(() => parseTrustEntry(entry));
     expect(error.entry).toBe(entry);
@@ -248,7 +255,7 @@ function oracleEntry(text: string): OracleNetwork | null {
     if (prefix < 96) return null;
     prefix -= 96;
   }
-  if (prefix === 0) return null; // matches every address
+  if (prefix < 8) return null; // /0 matches every address; shorter than /8 is refused as too broad
   const hostBits = address.value & ((1n << BigInt(bitsOf(address.family) - prefix)) - 1n);
   if (hostBits !== 0n) return null;
   return { family: address.family, value: address.value, prefix };
@@ -292,7 +299,7 @@ interface GeneratedNetwork {
 }
 
 const v4Network: fc.Arbitrary<GeneratedNetwork> = fc
-  .tuple(v4Value, fc.integer({ min: 1, max: 32 }), fc.boolean())
+  .tuple(v4Value, fc.integer({ min: 8, max: 32 }), fc.boolean())
   .map(([value, prefix, bare]) => {
     const network = value & mask(4, prefix);
     const entry = prefix === 32 && bare ? formatV4(network) : `${formatV4(network)}/${prefix}`;
@@ -300,7 +307,7 @@ const v4Network: fc.Arbitrary<GeneratedNetwork> = fc
   });
 
 const v6Network: fc.Arbitrary<GeneratedNetwork> = fc
-  .tuple(v6Value, fc.integer({ min: 1, max: 128 }), fc.boolean())
+  .tuple(v6Value, fc.integer({ min: 8, max: 128 }), fc.boolean())
   .map(([value, prefix, bare]) => {
     const network = value & mask(6, prefix);
     const entry = prefix === 128 && bare ? formatV6Full(network) : `${formatV6Full(network)}/${prefix}`;
@@ -311,7 +318,7 @@ const v6Network: fc.Arbitrary<GeneratedNetwork> = fc
 
 /** IPv4 ranges written as IPv4-mapped IPv6 entries, in dotted or full-hex form. */
 const mappedNetwork: fc.Arbitrary<GeneratedNetwork> = fc
-  .tuple(v4Value, fc.integer({ min: 1, max: 32 }), fc.boolean())
+  .tuple(v4Value, fc.integer({ min: 8, max: 32 }), fc.boolean())
   .map(([value, prefix, dotted]) => {
     const network = value & mask(4, prefix);
     const address = dotted ? `::ffff:${formatV4(network)}` : formatV6Full((MAPPED_PREFIX << 32n) | network);
@@ -411,11 +418,11 @@ describe('TrustList: properties against a BigInt oracle', () => {
   it('entries with host bits set are always rejected, naming the entry and the network meant', () => {
     const withHostBits = fc.oneof(
       fc
-        .tuple(v4Value, fc.integer({ min: 1, max: 31 }))
+        .tuple(v4Value, fc.integer({ min: 8, max: 31 }))
         .filter(([v, p]) => (v & ~mask(4, p) & 0xffffffffn) !== 0n)
         .map(([v, p]) => ({ entry: `${formatV4(v)}/${p}`, meant: `${formatV4(v & mask(4, p))}/${p}` })),
       fc
-        .tuple(v6Value, fc.integer({ min: 1, max: 127 }))
+        .tuple(v6Value, fc.integer({ min: 8, max: 127 }))
         .filter(([v, p]) => v >> 32n !== MAPPED_PREFIX && (v & ((1n << BigInt(128 - p)) - 1n)) !== 0n)
         .map(([v, p]) => ({ entry: `${formatV6Full(v)}/${p}`, meant: null })),
     );

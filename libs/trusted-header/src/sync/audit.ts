@@ -1,0 +1,34 @@
+import type { QueryRunner } from 'typeorm';
+
+export type AuditEventType =
+  | 'user_created'
+  | 'user_attributes_changed'
+  | 'user_groups_changed'
+  | 'user_disabled'
+  | 'user_enabled'
+  | 'group_created'
+  | 'group_updated'
+  | 'group_deleted'
+  | 'mapping_created'
+  | 'mapping_deleted'
+  | 'grant_added'
+  | 'grant_removed';
+
+/** Actor of changes that came from the proxy's assertions rather than from an admin. */
+export const PROXY_ACTOR = 'proxy';
+
+export interface AuditEntry {
+  readonly type: AuditEventType;
+  readonly actor: string;
+  readonly userId?: string | null;
+  readonly username?: string | null;
+  readonly details?: Record<string, unknown>;
+}
+
+/** Appends an audit event through the caller's query runner, hence inside the caller's transaction. */
+export async function recordAuditEvent(runner: QueryRunner, entry: AuditEntry): Promise<void> {
+  await runner.query(
+    `INSERT INTO auth_proxy_audit_events (type, actor, user_id, username, details) VALUES ($1, $2, $3, $4, $5)`,
+    [entry.type, entry.actor, entry.userId ?? null, entry.username ?? null, JSON.stringify(entry.details ?? {})],
+  );
+}
