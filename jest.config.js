@@ -10,6 +10,7 @@ export default {
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   moduleNameMapper: {
     '^nestjs-trusted-header$': '<rootDir>/libs/trusted-header/src/index.ts',
+    '^nestjs-trusted-header/admin$': '<rootDir>/libs/trusted-header/src/admin/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -33,12 +33,20 @@ describe.each(ADAPTERS)('accounts and groups (%s)', (adapter) => {
   }
 
   const user = async (username: string) =>
-    (await api.sql(`SELECT id, username, email, display_name, disabled FROM auth_proxy_users WHERE username = $1`, [username]))[0];
-  const me = (username: string, extra: [string, string][] = []) => api.request('/me', [['Remote-User', username], ...extra]);
+    (
+      await api.sql(`SELECT id, username, email, display_name, disabled FROM auth_proxy_users WHERE username = $1`, [
+        username,
+      ])
+    )[0];
+  const me = (username: string, extra: [string, string][] = []) =>
+    api.request('/me', [['Remote-User', username], ...extra]);
 
   it('answers 401 unknown_user and writes nothing when auto-create is off', async () => {
     await withOtherApp({ createUnknownUser: false }, async (noCreate) => {
-      const response = await noCreate.request('/me', [['Remote-User', 'stranger'], ['Remote-Groups', 'idp-admins']]);
+      const response = await noCreate.request('/me', [
+        ['Remote-User', 'stranger'],
+        ['Remote-Groups', 'idp-admins'],
+      ]);
       expect(response.status).toBe(401);
       expect(response.body.reason).toBe('unknown_user');
       expect(await noCreate.sql(`SELECT id FROM auth_proxy_users WHERE username = 'stranger'`)).toEqual([]);
@@ -49,7 +57,10 @@ describe.each(ADAPTERS)('accounts and groups (%s)', (adapter) => {
   it('lets an existing user in when auto-create is off, and syncs their attributes', async () => {
     await me(`known-${adapter}`, [['Remote-Email', `known-${adapter}@example.org`]]);
     await withOtherApp({ createUnknownUser: false }, async (noCreate) => {
-      const response = await noCreate.request('/me', [['Remote-User', `known-${adapter}`], ['Remote-Name', 'Known User']]);
+      const response = await noCreate.request('/me', [
+        ['Remote-User', `known-${adapter}`],
+        ['Remote-Name', 'Known User'],
+      ]);
       expect(response.status).toBe(200);
       expect(response.body.displayName).toBe('Known User');
     });
@@ -57,11 +68,17 @@ describe.each(ADAPTERS)('accounts and groups (%s)', (adapter) => {
   });
 
   it('never links by email: a new user asserting an existing email gets an account without it', async () => {
-    const bob = await me('bob-' + adapter, [['Remote-Email', `bob-${adapter}@example.org`], ['Remote-Name', 'Bob']]);
+    const bob = await me('bob-' + adapter, [
+      ['Remote-Email', `bob-${adapter}@example.org`],
+      ['Remote-Name', 'Bob'],
+    ]);
     expect(bob.status).toBe(200);
     const bobBefore = await user('bob-' + adapter);
 
-    const mallory = await me('mallory-' + adapter, [['Remote-Email', `BOB-${adapter}@example.org`], ['Remote-Name', 'Bob']]);
+    const mallory = await me('mallory-' + adapter, [
+      ['Remote-Email', `BOB-${adapter}@example.org`],
+      ['Remote-Name', 'Bob'],
+    ]);
     expect(mallory.status).toBe(200);
     expect(mallory.body.username).toBe('mallory-' + adapter);
     expect(mallory.body.email).toBeNull();
@@ -87,7 +104,10 @@ describe.each(ADAPTERS)('accounts and groups (%s)', (adapter) => {
     const response = await me('eve-' + adapter, [['Remote-Groups', `reports,reports-${adapter},admin`]]);
     expect(response.status).toBe(200);
     expect(response.body.groups).toEqual([]);
-    const reportsRoute = await api.request('/reports', [['Remote-User', 'eve-' + adapter], ['Remote-Groups', `reports,reports-${adapter},admin`]]);
+    const reportsRoute = await api.request('/reports', [
+      ['Remote-User', 'eve-' + adapter],
+      ['Remote-Groups', `reports,reports-${adapter},admin`],
+    ]);
     expect(reportsRoute.status).toBe(403);
     expect(reportsRoute.body.reason).toBe('missing_group');
   });
@@ -95,7 +115,10 @@ describe.each(ADAPTERS)('accounts and groups (%s)', (adapter) => {
   it('maps external groups to local groups, adds manual grants and the admin bootstrap', async () => {
     const [reports] = await api.sql(`SELECT id FROM auth_proxy_groups WHERE name = 'reports'`);
     const [writers] = await api.sql(`INSERT INTO auth_proxy_groups (name) VALUES ('writers-${adapter}') RETURNING id`);
-    await api.sql(`INSERT INTO auth_proxy_group_mappings (external_group, group_id) VALUES ($1, $2)`, [`cn=analysts-${adapter},ou=groups,dc=example,dc=org`, reports.id]);
+    await api.sql(`INSERT INTO auth_proxy_group_mappings (external_group, group_id) VALUES ($1, $2)`, [
+      `cn=analysts-${adapter},ou=groups,dc=example,dc=org`,
+      reports.id,
+    ]);
 
     const carol = `carol-${adapter}`;
     const groups: [string, string] = ['Remote-Groups', `cn=analysts-${adapter},ou=groups,dc=example,dc=org;other`];
@@ -112,28 +135,59 @@ describe.each(ADAPTERS)('accounts and groups (%s)', (adapter) => {
       expect(reportsRoute.status).toBe(200);
 
       const [{ id }] = await semicolonApp.sql(`SELECT id FROM auth_proxy_users WHERE username = $1`, [carol]);
-      await semicolonApp.sql(`INSERT INTO auth_proxy_user_groups (user_id, group_id) VALUES ($1, $2)`, [id, writers.id]);
+      await semicolonApp.sql(`INSERT INTO auth_proxy_user_groups (user_id, group_id) VALUES ($1, $2)`, [
+        id,
+        writers.id,
+      ]);
       semicolonApp.invalidate();
       const granted = await semicolonApp.request('/me', [['Remote-User', carol], groups]);
       expect(granted.body.groups).toEqual(['reports', `writers-${adapter}`]);
 
       // The proxy stops asserting the group: the mapping no longer applies, the manual grant stays.
-      const removed = await semicolonApp.request('/me', [['Remote-User', carol], ['Remote-Groups', 'other']]);
+      const removed = await semicolonApp.request('/me', [
+        ['Remote-User', carol],
+        ['Remote-Groups', 'other'],
+      ]);
       expect(removed.body.groups).toEqual([`writers-${adapter}`]);
-      const grants = await semicolonApp.sql(`SELECT count(*)::int AS n FROM auth_proxy_user_groups WHERE user_id = $1`, [id]);
+      const grants = await semicolonApp.sql(
+        `SELECT count(*)::int AS n FROM auth_proxy_user_groups WHERE user_id = $1`,
+        [id],
+      );
       expect(grants[0].n).toBe(1);
     });
 
     const admin = await me(`root-${adapter}`, [['Remote-Groups', 'idp-admins']]);
     expect(admin.body.groups).toEqual(['admin']);
-    expect((await api.request('/reports', [['Remote-User', `root-${adapter}`], ['Remote-Groups', 'idp-admins']])).status).toBe(200);
+    expect(
+      (
+        await api.request('/reports', [
+          ['Remote-User', `root-${adapter}`],
+          ['Remote-Groups', 'idp-admins'],
+        ])
+      ).status,
+    ).toBe(200);
   });
 
   it('applies a changed header on the very next request: the cache is keyed on every synced value', async () => {
     const name = `frank-${adapter}`;
-    expect((await me(name, [['Remote-Groups', 'a,b'], ['Remote-Name', 'Frank']])).body.externalGroups).toEqual(['a', 'b']);
-    const next = await me(name, [['Remote-Groups', 'a'], ['Remote-Name', 'Franklin'], ['Remote-Email', `frank-${adapter}@example.org`]]);
-    expect(next.body).toMatchObject({ externalGroups: ['a'], displayName: 'Franklin', email: `frank-${adapter}@example.org` });
+    expect(
+      (
+        await me(name, [
+          ['Remote-Groups', 'a,b'],
+          ['Remote-Name', 'Frank'],
+        ])
+      ).body.externalGroups,
+    ).toEqual(['a', 'b']);
+    const next = await me(name, [
+      ['Remote-Groups', 'a'],
+      ['Remote-Name', 'Franklin'],
+      ['Remote-Email', `frank-${adapter}@example.org`],
+    ]);
+    expect(next.body).toMatchObject({
+      externalGroups: ['a'],
+      displayName: 'Franklin',
+      email: `frank-${adapter}@example.org`,
+    });
     const rows = await api.sql(
       `SELECT eg.external_group FROM auth_proxy_user_external_groups eg JOIN auth_proxy_users u ON u.id = eg.user_id WHERE u.username = $1`,
       [name],
@@ -143,7 +197,10 @@ describe.each(ADAPTERS)('accounts and groups (%s)', (adapter) => {
   });
 
   it('costs no database round-trip, let alone a write, in steady state', async () => {
-    const headers: [string, string][] = [['Remote-Groups', 'a,b'], ['Remote-Email', `steady-${adapter}@example.org`]];
+    const headers: [string, string][] = [
+      ['Remote-Groups', 'a,b'],
+      ['Remote-Email', `steady-${adapter}@example.org`],
+    ];
     await me(`steady-${adapter}`, headers);
     api.queries.reset();
     for (let i = 0; i < 20; i += 1) expect((await me(`steady-${adapter}`, headers)).status).toBe(200);
@@ -152,15 +209,22 @@ describe.each(ADAPTERS)('accounts and groups (%s)', (adapter) => {
 
   it('after the TTL re-reads the user but writes nothing when nothing changed', async () => {
     await withOtherApp({ createUnknownUser: true, syncTtlSeconds: 1 }, async (shortTtl) => {
-      const headers: [string, string][] = [['Remote-User', `ttl-${adapter}`], ['Remote-Groups', 'x']];
+      const headers: [string, string][] = [
+        ['Remote-User', `ttl-${adapter}`],
+        ['Remote-Groups', 'x'],
+      ];
       await shortTtl.request('/me', headers);
-      const [before] = await shortTtl.sql(`SELECT xmin::text AS version FROM auth_proxy_users WHERE username = $1`, [`ttl-${adapter}`]);
+      const [before] = await shortTtl.sql(`SELECT xmin::text AS version FROM auth_proxy_users WHERE username = $1`, [
+        `ttl-${adapter}`,
+      ]);
       await new Promise((resolve) => setTimeout(resolve, 1200));
       shortTtl.queries.reset();
       expect((await shortTtl.request('/me', headers)).status).toBe(200);
       expect(shortTtl.queries.queries.length).toBeGreaterThan(0);
       expect(shortTtl.queries.writes).toBe(0);
-      const [after] = await shortTtl.sql(`SELECT xmin::text AS version FROM auth_proxy_users WHERE username = $1`, [`ttl-${adapter}`]);
+      const [after] = await shortTtl.sql(`SELECT xmin::text AS version FROM auth_proxy_users WHERE username = $1`, [
+        `ttl-${adapter}`,
+      ]);
       expect(after.version).toBe(before.version);
     });
   });

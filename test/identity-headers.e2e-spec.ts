@@ -29,21 +29,64 @@ describe.each(ADAPTERS)('identity headers from the trusted proxy (%s)', (adapter
 
   describe('header names', () => {
     it('rejects two Remote-User lines instead of picking either (Node would join them)', async () => {
-      await rejects([['Remote-User', 'alice'], ['Remote-User', 'admin']], 'duplicate_header');
-      await rejects([['Remote-User', 'alice'], ['remote-user', 'admin']], 'duplicate_header');
-      await rejects([['Remote-User', 'alice'], ['Remote-Groups', 'a'], ['Remote-Groups', 'admins']], 'duplicate_header');
+      await rejects(
+        [
+          ['Remote-User', 'alice'],
+          ['Remote-User', 'admin'],
+        ],
+        'duplicate_header',
+      );
+      await rejects(
+        [
+          ['Remote-User', 'alice'],
+          ['remote-user', 'admin'],
+        ],
+        'duplicate_header',
+      );
+      await rejects(
+        [
+          ['Remote-User', 'alice'],
+          ['Remote-Groups', 'a'],
+          ['Remote-Groups', 'admins'],
+        ],
+        'duplicate_header',
+      );
     });
 
     it('rejects underscore and dot twins, with or without the real header', async () => {
-      await rejects([['Remote-User', 'alice'], ['Remote_User', 'admin']], 'header_twin');
+      await rejects(
+        [
+          ['Remote-User', 'alice'],
+          ['Remote_User', 'admin'],
+        ],
+        'header_twin',
+      );
       await rejects([['Remote_User', 'admin']], 'header_twin');
       await rejects([['Remote.User', 'admin']], 'header_twin');
-      await rejects([['Remote-User', 'alice'], ['REMOTE_GROUPS', 'admins']], 'header_twin');
+      await rejects(
+        [
+          ['Remote-User', 'alice'],
+          ['REMOTE_GROUPS', 'admins'],
+        ],
+        'header_twin',
+      );
     });
 
     it('rejects an identity header named in Connection (hop-by-hop strip trick)', async () => {
-      await rejects([['Remote-User', 'alice'], ['Connection', 'close, Remote-User']], 'hop_by_hop_header');
-      await rejects([['Remote-User', 'alice'], ['Connection', 'remote-groups']], 'hop_by_hop_header');
+      await rejects(
+        [
+          ['Remote-User', 'alice'],
+          ['Connection', 'close, Remote-User'],
+        ],
+        'hop_by_hop_header',
+      );
+      await rejects(
+        [
+          ['Remote-User', 'alice'],
+          ['Connection', 'remote-groups'],
+        ],
+        'hop_by_hop_header',
+      );
     });
 
     it('matches names exactly and case-insensitively', async () => {
@@ -52,7 +95,11 @@ describe.each(ADAPTERS)('identity headers from the trusted proxy (%s)', (adapter
       expect(upper.body.username).toBe('case-bob');
       for (const name of ['Remote-User-Suffix', 'X-Remote-User', 'Remote-Users', 'RemoteUser']) {
         const response = await api.request('/me', [[name, 'admin']]);
-        expect({ name, status: response.status, reason: response.body.reason }).toEqual({ name, status: 401, reason: 'missing_identity' });
+        expect({ name, status: response.status, reason: response.body.reason }).toEqual({
+          name,
+          status: 401,
+          reason: 'missing_identity',
+        });
       }
     });
 
@@ -74,7 +121,9 @@ describe.each(ADAPTERS)('identity headers from the trusted proxy (%s)', (adapter
       expect(nfd.body.username).toBe('josé');
       await api.request('/me', [['Remote-User', 'Fold-Me']]);
       await api.request('/me', [['Remote-User', 'fold-me']]);
-      const rows = await api.sql(`SELECT username FROM auth_proxy_users WHERE username IN ('josé', 'fold-me') ORDER BY username`);
+      const rows = await api.sql(
+        `SELECT username FROM auth_proxy_users WHERE username IN ('josé', 'fold-me') ORDER BY username`,
+      );
       expect(rows.map((row) => row.username)).toEqual(['fold-me', 'josé']);
     });
 
@@ -89,7 +138,9 @@ describe.each(ADAPTERS)('identity headers from the trusted proxy (%s)', (adapter
       for (const lookalike of ['ａｄｍｉｎ', 'ᴬᴰᴹᴵᴺ', 'admın', 'аdmin', 'adm\u0131n', 'ADMİN'.replace('İ', 'ı')]) {
         await rejects([['Remote-User', lookalike]], 'invalid_username');
       }
-      const rows = await api.sql(`SELECT username FROM auth_proxy_users WHERE username LIKE '%dm%' OR username LIKE '%ｄｍ%'`);
+      const rows = await api.sql(
+        `SELECT username FROM auth_proxy_users WHERE username LIKE '%dm%' OR username LIKE '%ｄｍ%'`,
+      );
       expect(rows.map((row) => row.username)).toEqual(['admin']);
     });
 
@@ -107,7 +158,16 @@ describe.each(ADAPTERS)('identity headers from the trusted proxy (%s)', (adapter
     });
 
     it('rejects placeholders a misconfigured proxy sends', async () => {
-      for (const value of ['null', 'undefined', '-', '{user}', '${remote_user}', '$remote_user', '%{REMOTE_USER}e', '{http.auth.user.id}']) {
+      for (const value of [
+        'null',
+        'undefined',
+        '-',
+        '{user}',
+        '${remote_user}',
+        '$remote_user',
+        '%{REMOTE_USER}e',
+        '{http.auth.user.id}',
+      ]) {
         await rejects([['Remote-User', value]], 'invalid_username');
       }
     });
@@ -119,18 +179,51 @@ describe.each(ADAPTERS)('identity headers from the trusted proxy (%s)', (adapter
 
     it('bounds sizes with a clear 4xx', async () => {
       await rejects([['Remote-User', 'a'.repeat(256)]], 'value_too_long');
-      await rejects([['Remote-User', 'big-name'], ['Remote-Name', 'N'.repeat(257)]], 'value_too_long');
-      await rejects([['Remote-User', 'many-groups'], ['Remote-Groups', Array.from({ length: 21 }, (_, i) => `g${i}`).join(',')]], 'too_many_groups');
-      await rejects([['Remote-User', 'long-group'], ['Remote-Groups', 'g'.repeat(300)]], 'value_too_long');
+      await rejects(
+        [
+          ['Remote-User', 'big-name'],
+          ['Remote-Name', 'N'.repeat(257)],
+        ],
+        'value_too_long',
+      );
+      await rejects(
+        [
+          ['Remote-User', 'many-groups'],
+          ['Remote-Groups', Array.from({ length: 21 }, (_, i) => `g${i}`).join(',')],
+        ],
+        'too_many_groups',
+      );
+      await rejects(
+        [
+          ['Remote-User', 'long-group'],
+          ['Remote-Groups', 'g'.repeat(300)],
+        ],
+        'value_too_long',
+      );
       // Past Node's header limit the server itself answers 431; still a 4xx, never a crash.
-      const huge = await api.request('/me', [['Remote-User', 'x'], ['Remote-Groups', 'g,'.repeat(20_000)]]);
+      const huge = await api.request('/me', [
+        ['Remote-User', 'x'],
+        ['Remote-Groups', 'g,'.repeat(20_000)],
+      ]);
       expect(huge.status).toBe(431);
       expect((await api.request('/health')).status).toBe(200);
     });
 
     it('rejects a malformed email rather than storing it', async () => {
-      await rejects([['Remote-User', 'mail-user'], ['Remote-Email', 'not an email']], 'invalid_email');
-      await rejects([['Remote-User', 'mail-user'], ['Remote-Email', '{email}']], 'invalid_email');
+      await rejects(
+        [
+          ['Remote-User', 'mail-user'],
+          ['Remote-Email', 'not an email'],
+        ],
+        'invalid_email',
+      );
+      await rejects(
+        [
+          ['Remote-User', 'mail-user'],
+          ['Remote-Email', '{email}'],
+        ],
+        'invalid_email',
+      );
     });
 
     it('keeps display names and emails as data, not markup', async () => {
@@ -146,7 +239,10 @@ describe.each(ADAPTERS)('identity headers from the trusted proxy (%s)', (adapter
     });
 
     it('splits, trims, deduplicates and sorts groups', async () => {
-      const response = await api.request('/me', [['Remote-User', 'grouped'], ['Remote-Groups', ' b , a,,b ,c ']]);
+      const response = await api.request('/me', [
+        ['Remote-User', 'grouped'],
+        ['Remote-Groups', ' b , a,,b ,c '],
+      ]);
       expect(response.body.externalGroups).toEqual(['a', 'b', 'c']);
       const rows = await api.sql(
         `SELECT external_group FROM auth_proxy_user_external_groups eg JOIN auth_proxy_users u ON u.id = eg.user_id

@@ -23,7 +23,10 @@ class WhoAmIController {
   }
 }
 
-@Module({ providers: [{ provide: 'PROXY_SETTINGS', useValue: { proxy: '127.0.0.2/32' } }], exports: ['PROXY_SETTINGS'] })
+@Module({
+  providers: [{ provide: 'PROXY_SETTINGS', useValue: { proxy: '127.0.0.2/32' } }],
+  exports: ['PROXY_SETTINGS'],
+})
 class SettingsModule {}
 
 /** The options API as a user of the package writes it: forRoot and forRootAsync with injected settings. */
@@ -55,12 +58,20 @@ describe('TrustedHeaderModule options', () => {
       TrustedHeaderModule.forRootAsync({
         imports: [SettingsModule],
         inject: ['PROXY_SETTINGS'],
-        useFactory: (settings: { proxy: string }): TrustedHeaderOptions => ({ trustedIps: [settings.proxy], createUnknownUser: true }),
+        useFactory: (settings: { proxy: string }): TrustedHeaderOptions => ({
+          trustedIps: [settings.proxy],
+          createUnknownUser: true,
+        }),
       }),
     );
     try {
       const port = (app.getHttpServer().address() as { port: number }).port;
-      const fromProxy = await rawRequest({ port, path: '/whoami', headers: [['Remote-User', 'async-user']], localAddress: '127.0.0.2' });
+      const fromProxy = await rawRequest({
+        port,
+        path: '/whoami',
+        headers: [['Remote-User', 'async-user']],
+        localAddress: '127.0.0.2',
+      });
       expect(fromProxy.status).toBe(200);
       expect(fromProxy.body).toEqual({ username: 'async-user' });
       // 127.0.0.1 is not in this trust list: the default does not linger.
@@ -81,7 +92,10 @@ describe('TrustedHeaderModule options', () => {
         .set('X-Forwarded-Groups', 'a,b')
         .expect(200, { username: 'oauth-user' });
       await request(app.getHttpServer()).get('/whoami').set('Remote-User', 'alice').expect(401);
-      const twin = await request(app.getHttpServer()).get('/whoami').set('X-Forwarded-User', 'a').set('X_Forwarded_User', 'b');
+      const twin = await request(app.getHttpServer())
+        .get('/whoami')
+        .set('X-Forwarded-User', 'a')
+        .set('X_Forwarded_User', 'b');
       expect(twin.status).toBe(400);
       expect(twin.body).toEqual({ statusCode: 400, message: expect.any(String), reason: 'header_twin' });
     } finally {
@@ -105,7 +119,10 @@ describe('TrustedHeaderModule options', () => {
     @Module({ providers: [{ provide: DataSource, useValue: {} }], exports: [DataSource] })
     class StandInDatabaseModule {}
     const moduleRef = Test.createTestingModule({
-      imports: [StandInDatabaseModule, TrustedHeaderModule.forRootAsync({ useFactory: () => ({ trustedIps: ['10.1'] }) })],
+      imports: [
+        StandInDatabaseModule,
+        TrustedHeaderModule.forRootAsync({ useFactory: () => ({ trustedIps: ['10.1'] }) }),
+      ],
     })
       .setLogger(false as never)
       .compile();

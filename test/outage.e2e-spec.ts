@@ -43,7 +43,10 @@ describeWithConcurrentDatabase('database outage', () => {
       expect((await api.request('/me', [['Remote-User', 'before-cut']])).status).toBe(200);
       relay.cut();
       for (const name of ['during-cut-1', 'during-cut-2']) {
-        const response = await api.request('/me', [['Remote-User', name], ['Remote-Groups', 'g1,g2']]);
+        const response = await api.request('/me', [
+          ['Remote-User', name],
+          ['Remote-Groups', 'g1,g2'],
+        ]);
         expect(response.status).toBe(503);
         expect(response.body).toEqual({ statusCode: 503, message: expect.any(String), reason: 'database_unavailable' });
       }
@@ -52,7 +55,10 @@ describeWithConcurrentDatabase('database outage', () => {
       expect(health.body.reason).toBe('database_unavailable');
 
       relay.restore();
-      const recovered = await api.request('/me', [['Remote-User', 'after-cut'], ['Remote-Groups', 'g1']]);
+      const recovered = await api.request('/me', [
+        ['Remote-User', 'after-cut'],
+        ['Remote-Groups', 'g1'],
+      ]);
       expect(recovered.status).toBe(200);
       expect((await api.request('/health')).status).toBe(200);
       expect(api.logs.matching('error', /database_unavailable/).length).toBeGreaterThan(0);
@@ -64,7 +70,10 @@ describeWithConcurrentDatabase('database outage', () => {
         ['hang-1', 'hang-2', 'hang-3'].map((name) => api.request('/me', [['Remote-User', name]])),
       );
       expect(responses.map((response) => response.status)).toEqual([503, 503, 503]);
-      const reports = await api.request('/reports', [['Remote-User', 'hang-4'], ['Remote-Groups', 'reports']]);
+      const reports = await api.request('/reports', [
+        ['Remote-User', 'hang-4'],
+        ['Remote-Groups', 'reports'],
+      ]);
       expect(reports.status).toBe(503);
       // The network comes back with the held bytes: the pool must recover on its own, nothing is cut.
       relay.restore();
@@ -74,7 +83,9 @@ describeWithConcurrentDatabase('database outage', () => {
 
     it('leaves no partial rows: every user written is complete, none from the failed requests', async () => {
       const rows = await users();
-      expect(rows.map((row) => row.username)).toEqual(expect.arrayContaining(['after-cut', 'after-hang', 'before-cut']));
+      expect(rows.map((row) => row.username)).toEqual(
+        expect.arrayContaining(['after-cut', 'after-hang', 'before-cut']),
+      );
       expect(rows.every((row) => row.sync_fingerprint !== null)).toBe(true);
       expect(rows.map((row) => row.username)).not.toContain('during-cut-1');
       const memberships = await api.sql(
@@ -120,13 +131,23 @@ describeWithConcurrentDatabase('a stall in the middle of a sync transaction', ()
   });
 
   it('never hands a connection left inside a transaction to the next request (no half-written user)', async () => {
-    expect((await api.request('/me', [['Remote-User', 'halfway'], ['Remote-Groups', 'a']])).status).toBe(200);
+    expect(
+      (
+        await api.request('/me', [
+          ['Remote-User', 'halfway'],
+          ['Remote-Groups', 'a'],
+        ])
+      ).status,
+    ).toBe(200);
     const [before] = await api.sql(`SELECT id, sync_fingerprint FROM auth_proxy_users WHERE username = 'halfway'`);
 
     // Hold the user's membership rows so the sync blocks between its UPDATE and its DELETE.
     await locker.query('BEGIN');
     await locker.query(`SELECT * FROM auth_proxy_user_external_groups WHERE user_id = $1 FOR UPDATE`, [before.id]);
-    const stalled = api.request('/me', [['Remote-User', 'halfway'], ['Remote-Groups', 'b']]);
+    const stalled = api.request('/me', [
+      ['Remote-User', 'halfway'],
+      ['Remote-Groups', 'b'],
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 150));
     relay.stall();
     await locker.query('COMMIT'); // the server finishes the DELETE; its answer is held by the stalled network
@@ -134,7 +155,10 @@ describeWithConcurrentDatabase('a stall in the middle of a sync transaction', ()
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the queued ROLLBACK times out as well
     relay.restore();
 
-    const next = await api.request('/me', [['Remote-User', 'someone-else'], ['Remote-Groups', 'x']]);
+    const next = await api.request('/me', [
+      ['Remote-User', 'someone-else'],
+      ['Remote-Groups', 'x'],
+    ]);
     expect(next.status).toBe(200);
 
     const [after] = await (async () => {
@@ -157,7 +181,10 @@ describeWithConcurrentDatabase('a stall in the middle of a sync transaction', ()
     } else {
       expect(after.groups).toEqual(['b']);
     }
-    const again = await api.request('/me', [['Remote-User', 'halfway'], ['Remote-Groups', 'b']]);
+    const again = await api.request('/me', [
+      ['Remote-User', 'halfway'],
+      ['Remote-Groups', 'b'],
+    ]);
     expect(again.status).toBe(200);
     expect(again.body.externalGroups).toEqual(['b']);
   });

@@ -8,7 +8,8 @@ import { rawRequest } from './support/raw-request.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const installed = (name: string) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version as string;
+const installed = (name: string) =>
+  JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version as string;
 
 /** What a fresh Nest application writes to use the package: nothing here comes from this repository's sources. */
 const APP_SOURCE = `
@@ -69,11 +70,15 @@ describe('the packed library in a fresh Nest app', () => {
   });
 
   it('packs only the build output with type declarations', () => {
-    const output = execFileSync('npm', ['pack', '--workspace', 'nestjs-trusted-header', '--pack-destination', work, '--json'], {
-      cwd: root,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const output = execFileSync(
+      'npm',
+      ['pack', '--workspace', 'nestjs-trusted-header', '--pack-destination', work, '--json'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     const [pack] = JSON.parse(output) as [{ filename: string; files: { path: string }[] }];
     const files = pack.files.map((file) => file.path);
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']));
@@ -86,24 +91,52 @@ describe('the packed library in a fresh Nest app', () => {
     const app = join(work, 'app');
     mkdirSync(join(app, 'src'), { recursive: true });
     const dependencies: Record<string, string> = { 'nestjs-trusted-header': `file:${tarball}` };
-    for (const name of ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/passport', '@nestjs/typeorm', 'passport', 'typeorm', 'pg', 'reflect-metadata', 'rxjs']) {
+    for (const name of [
+      '@nestjs/common',
+      '@nestjs/core',
+      '@nestjs/platform-express',
+      '@nestjs/passport',
+      '@nestjs/typeorm',
+      'passport',
+      'typeorm',
+      'pg',
+      'reflect-metadata',
+      'rxjs',
+    ]) {
       dependencies[name] = installed(name);
     }
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true, type: 'module', dependencies }, null, 2));
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'fresh-app', private: true, type: 'module', dependencies }, null, 2),
+    );
     writeFileSync(
       join(app, 'tsconfig.json'),
       JSON.stringify({
         compilerOptions: {
-          target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, experimentalDecorators: true,
-          emitDecoratorMetadata: true, skipLibCheck: true, outDir: 'dist', rootDir: 'src', types: [],
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
+          skipLibCheck: true,
+          outDir: 'dist',
+          rootDir: 'src',
+          types: [],
         },
         include: ['src'],
       }),
     );
     writeFileSync(join(app, 'src/main.ts'), APP_SOURCE);
 
-    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: app, stdio: 'ignore' });
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', app], { cwd: app, stdio: 'inherit' });
+    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], {
+      cwd: app,
+      stdio: 'ignore',
+    });
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', app], {
+      cwd: app,
+      stdio: 'inherit',
+    });
 
     database = await createTestDatabase();
     const options = (await database.options()) as { url?: string; host?: string };
@@ -128,10 +161,22 @@ describe('the packed library in a fresh Nest app', () => {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`fresh app did not start:\n${output}`);
         await new Promise((done) => setTimeout(done, 200));
       }
-      const hello = await rawRequest({ port, path: '/hello', headers: [['Remote-User', 'Packed'], ['Remote-Groups', 'x,y']] });
+      const hello = await rawRequest({
+        port,
+        path: '/hello',
+        headers: [
+          ['Remote-User', 'Packed'],
+          ['Remote-Groups', 'x,y'],
+        ],
+      });
       expect(hello.status).toBe(200);
       expect(hello.body).toEqual({ hello: 'packed', groups: ['x', 'y'] });
-      const spoofed = await rawRequest({ port, path: '/hello', headers: [['Remote-User', 'admin']], localAddress: '127.0.0.2' });
+      const spoofed = await rawRequest({
+        port,
+        path: '/hello',
+        headers: [['Remote-User', 'admin']],
+        localAddress: '127.0.0.2',
+      });
       expect(spoofed.status).toBe(401);
       expect(spoofed.body.reason).toBe('untrusted_proxy');
     } finally {

@@ -16,8 +16,14 @@ interface Run {
 }
 
 function run(env: Record<string, string>): Run {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('AUTH_PROXY_') && key !== 'DATABASE_URL'));
-  const child = spawn(process.execPath, [main], { cwd: root, env: { ...clean, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('AUTH_PROXY_') && key !== 'DATABASE_URL'),
+  );
+  const child = spawn(process.execPath, [main], {
+    cwd: root,
+    env: { ...clean, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -51,7 +57,10 @@ describe('reference app process', () => {
   it.each([
     [{ AUTH_PROXY_TRUSTED_IPS: '0.0.0.0/0' }, 'AUTH_PROXY_TRUSTED_IPS="0.0.0.0/0" matches every address'],
     [{ AUTH_PROXY_TRUSTED_IPS: '' }, 'AUTH_PROXY_TRUSTED_IPS="" is empty'],
-    [{ AUTH_PROXY_TRUSTED_IPS: '10.0.0.1,proxy.internal' }, 'AUTH_PROXY_TRUSTED_IPS="proxy.internal" is not an IP address'],
+    [
+      { AUTH_PROXY_TRUSTED_IPS: '10.0.0.1,proxy.internal' },
+      'AUTH_PROXY_TRUSTED_IPS="proxy.internal" is not an IP address',
+    ],
     [{ AUTH_PROXY_HEADER: 'Cookie' }, 'AUTH_PROXY_HEADER="Cookie" is a standard HTTP header'],
     [{ AUTH_PROXY_PRESET: 'keycloak' }, 'AUTH_PROXY_PRESET="keycloak" is not a known preset'],
     [{ AUTH_PROXY_TRUSTED_IP: '10.0.0.1' }, 'AUTH_PROXY_TRUSTED_IP="10.0.0.1" is not a known setting'],
@@ -72,13 +81,34 @@ describe('reference app process', () => {
       AUTH_PROXY_CREATE_UNKNOWN_USER: 'true',
     });
     try {
-      await waitFor(async () => (await rawRequest({ port, path: '/health' })).status === 200, 'the app to answer /health');
+      await waitFor(
+        async () => (await rawRequest({ port, path: '/health' })).status === 200,
+        'the app to answer /health',
+      );
       expect(app.output()).toContain('trusted proxies: 127.0.0.1/32, ::1/128; preset: authelia');
       expect(app.output()).toContain(`database: embedded PGlite in ${dataDir}`);
-      const me = await rawRequest({ port, path: '/me', headers: [['Remote-User', 'Alice'], ['Remote-Groups', 'devs']] });
+      const me = await rawRequest({
+        port,
+        path: '/me',
+        headers: [
+          ['Remote-User', 'Alice'],
+          ['Remote-Groups', 'devs'],
+        ],
+      });
       expect(me.status).toBe(200);
-      expect(me.body).toEqual({ username: 'alice', email: null, displayName: null, groups: [], externalGroups: ['devs'] });
-      const spoofed = await rawRequest({ port, path: '/me', headers: [['Remote-User', 'admin']], localAddress: '127.0.0.2' });
+      expect(me.body).toEqual({
+        username: 'alice',
+        email: null,
+        displayName: null,
+        groups: [],
+        externalGroups: ['devs'],
+      });
+      const spoofed = await rawRequest({
+        port,
+        path: '/me',
+        headers: [['Remote-User', 'admin']],
+        localAddress: '127.0.0.2',
+      });
       expect(spoofed.status).toBe(401);
       app.child.kill('SIGTERM');
       expect(await app.exited).toBe(0);
@@ -86,6 +116,41 @@ describe('reference app process', () => {
     } finally {
       app.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs on Fastify with the admin API and the OpenAPI document at /docs', async () => {
+    const port = await freePort();
+    const app = run({
+      PORT: String(port),
+      PGLITE_DATA_DIR: 'memory://',
+      HTTP_ADAPTER: 'fastify',
+      AUTH_PROXY_ADMIN_GROUPS: 'admins',
+      AUTH_PROXY_CREATE_UNKNOWN_USER: 'true',
+    });
+    try {
+      await waitFor(
+        async () => (await rawRequest({ port, path: '/health' })).status === 200,
+        'the app to answer /health',
+      );
+      expect(app.output()).toContain('(fastify)');
+      const document = await rawRequest({ port, path: '/docs/openapi.json' });
+      expect(document.status).toBe(200);
+      expect(Object.keys(document.body.paths)).toEqual(expect.arrayContaining(['/admin/group-mappings', '/me']));
+      expect((await rawRequest({ port, path: '/docs' })).status).toBeLessThan(400);
+      expect((await rawRequest({ port, path: '/admin/groups' })).status).toBe(401);
+      const groups = await rawRequest({
+        port,
+        path: '/admin/groups',
+        headers: [
+          ['Remote-User', 'root'],
+          ['Remote-Groups', 'admins'],
+        ],
+      });
+      expect(groups.status).toBe(200);
+      expect(groups.body).toEqual({ items: [], total: 0, page: 1, perPage: 20 });
+    } finally {
+      app.child.kill('SIGKILL');
     }
   });
 });

@@ -36,7 +36,10 @@ describe.each(ADAPTERS)('proxy trust (%s)', (adapter) => {
       reason: 'untrusted_proxy',
     });
     expect(await userRows('spoofed-admin')).toBe(0);
-    const warnings = api.logs.matching('warn', /untrusted_proxy: peer 127\.0\.0\.2 sent identity headers \(Remote-User\)/);
+    const warnings = api.logs.matching(
+      'warn',
+      /untrusted_proxy: peer 127\.0\.0\.2 sent identity headers \(Remote-User\)/,
+    );
     expect(warnings.length - warningsBefore).toBe(1);
   });
 
@@ -80,7 +83,7 @@ describe.each(ADAPTERS)('proxy trust (%s)', (adapter) => {
     expect(await userRows('xff-admin')).toBe(0);
   });
 
-  it('works through AuthGuard(\'trusted-header\') from @nestjs/passport too', async () => {
+  it("works through AuthGuard('trusted-header') from @nestjs/passport too", async () => {
     const trusted = await api.request('/probe/passport', [['Remote-User', 'passport-user']]);
     expect(trusted.status).toBe(200);
     expect(trusted.body).toEqual({ username: 'passport-user' });
@@ -90,7 +93,11 @@ describe.each(ADAPTERS)('proxy trust (%s)', (adapter) => {
   });
 
   it('applies @Groups on the class and lets a handler override it', async () => {
-    const as = (groups: string) => [['Remote-User', 'grouper'], ['Remote-Groups', groups]] as [string, string][];
+    const as = (groups: string) =>
+      [
+        ['Remote-User', 'grouper'],
+        ['Remote-Groups', groups],
+      ] as [string, string][];
     await api.sql(`INSERT INTO auth_proxy_groups (name) VALUES ('class-group'), ('b'), ('c') ON CONFLICT DO NOTHING`);
     await api.sql(
       `INSERT INTO auth_proxy_group_mappings (external_group, group_id)
@@ -122,7 +129,12 @@ describe.each(ADAPTERS)('dual-stack sockets (%s)', (adapter) => {
   beforeAll(async () => {
     database = await createTestDatabase();
     // Listening on :: makes IPv4 clients appear as ::ffff:a.b.c.d.
-    api = await startTestApp(adapter, { createUnknownUser: true, trustedIps: ['127.0.0.1', '::1'] }, await database.options(), '::');
+    api = await startTestApp(
+      adapter,
+      { createUnknownUser: true, trustedIps: ['127.0.0.1', '::1'] },
+      await database.options(),
+      '::',
+    );
   });
   afterAll(async () => {
     await api?.close();
@@ -135,7 +147,10 @@ describe.each(ADAPTERS)('dual-stack sockets (%s)', (adapter) => {
   });
 
   it('does not trust another IPv4-mapped peer', async () => {
-    const response = await api.request('/me', [['Remote-User', 'mapped-admin']], { host: '127.0.0.1', localAddress: '127.0.0.2' });
+    const response = await api.request('/me', [['Remote-User', 'mapped-admin']], {
+      host: '127.0.0.1',
+      localAddress: '127.0.0.2',
+    });
     expect(response.status).toBe(401);
     expect(response.body.reason).toBe('untrusted_proxy');
   });

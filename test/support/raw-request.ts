@@ -32,7 +32,11 @@ export function rawRequest(options: RawRequestOptions): Promise<RawResponse> {
       const head = [`${method} ${path} HTTP/1.1`, `Host: ${host}:${port}`, 'Connection: close'];
       const parts: Buffer[] = [Buffer.from(head.join('\r\n') + '\r\n', 'latin1')];
       for (const [name, value] of headers) {
-        parts.push(Buffer.from(`${name}: `, 'latin1'), typeof value === 'string' ? Buffer.from(value, 'utf8') : value, Buffer.from('\r\n'));
+        parts.push(
+          Buffer.from(`${name}: `, 'latin1'),
+          typeof value === 'string' ? Buffer.from(value, 'utf8') : value,
+          Buffer.from('\r\n'),
+        );
       }
       parts.push(Buffer.from('\r\n'));
       socket.write(Buffer.concat(parts));
@@ -49,7 +53,7 @@ export function rawRequest(options: RawRequestOptions): Promise<RawResponse> {
         const colon = line.indexOf(':');
         responseHeaders[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
-      let bodyBytes = raw.subarray(split + 4);
+      let bodyBytes: Buffer = raw.subarray(split + 4);
       if (responseHeaders['transfer-encoding'] === 'chunked') bodyBytes = dechunk(bodyBytes);
       const text = bodyBytes.toString('utf8');
       let body: unknown = text;

@@ -6,6 +6,7 @@ import { UserSyncService, type TrustedHeaderOptions } from 'nestjs-trusted-heade
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AppModule } from '../../apps/reference-app/src/app.module.js';
 import type { HttpAdapterName } from '../../apps/reference-app/src/config/app-config.js';
+import { setupOpenApi } from '../../apps/reference-app/src/openapi.js';
 import { ProbeController } from './probe.controller.js';
 import { CapturedLogger } from './captured-logger.js';
 import { QueryCounter } from './query-counter.js';
@@ -26,7 +27,11 @@ export interface TestApp {
   readonly queries: QueryCounter;
   readonly dataSource: DataSource;
   /** Sends a request from the trusted loopback peer unless `localAddress` says otherwise. */
-  request(path: string, headers?: RawRequestOptions['headers'], extra?: Partial<RawRequestOptions>): Promise<RawResponse>;
+  request(
+    path: string,
+    headers?: RawRequestOptions['headers'],
+    extra?: Partial<RawRequestOptions>,
+  ): Promise<RawResponse>;
   /** Forgets cached identities, as the admin API does after a change. */
   invalidate(): void;
   /** Runs SQL through the app's own connection pool. */
@@ -46,7 +51,12 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const queries = new QueryCounter();
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot({ trustedHeader, dataSource: { ...dataSource, logger: queries, logging: ['query'] } as DataSourceOptions })],
+    imports: [
+      AppModule.forRoot({
+        trustedHeader,
+        dataSource: { ...dataSource, logger: queries, logging: ['query'] } as DataSourceOptions,
+      }),
+    ],
     controllers: [ProbeController],
   })
     .setLogger(logs)
@@ -54,6 +64,9 @@ export async function startTestApp(
   const app = moduleRef.createNestApplication(adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
     logger: logs,
   });
+  // On Fastify, Swagger UI loads @fastify/static, which requires an ESM-only module that Jest's module loader
+  // cannot require(); Node itself can, and test/reference-app.e2e-spec.ts checks /docs on Fastify there.
+  if (adapter === 'express') setupOpenApi(app, trustedHeader);
   await app.listen(0, host);
   const address = app.getHttpServer().address() as { port: number };
   const source = app.get(DataSource);

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TrustedHeaderGuard, TrustedHeaderModule, type TrustedHeaderOptions } from 'nestjs-trusted-header';
+import { TrustedHeaderAdminModule } from 'nestjs-trusted-header/admin';
 import type { DataSourceOptions } from 'typeorm';
 import { DatabaseHealthIndicator } from './health/database.health.js';
 import { HealthController } from './health/health.controller.js';
@@ -22,6 +23,7 @@ export class AppModule {
       imports: [
         TypeOrmModule.forRoot({ ...options.dataSource, retryAttempts: 3, retryDelay: 1000 }),
         TrustedHeaderModule.forRoot(options.trustedHeader),
+        TrustedHeaderAdminModule.forRoot({ path: 'admin' }),
         TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [MeController, ReportsController, HealthController],

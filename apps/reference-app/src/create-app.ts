@@ -4,6 +4,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import type { HttpAdapterName } from './config/app-config.js';
+import { setupOpenApi } from './openapi.js';
 
 /** Builds the reference app on Express or Fastify; used by main.ts and by the end-to-end tests. */
 export async function createApp(
@@ -16,5 +17,6 @@ export async function createApp(
     ...nestOptions,
     abortOnError: false,
   });
+  setupOpenApi(app, options.trustedHeader);
   return app;
 }

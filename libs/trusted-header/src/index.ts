@@ -2,14 +2,22 @@
 
 // Module and options
 export { TrustedHeaderModule } from './trusted-header.module.js';
-export { OPTIONS_TYPE as TrustedHeaderModuleOptions, ASYNC_OPTIONS_TYPE as TrustedHeaderModuleAsyncOptions } from './trusted-header.module-definition.js';
+export {
+  OPTIONS_TYPE as TrustedHeaderModuleOptions,
+  ASYNC_OPTIONS_TYPE as TrustedHeaderModuleAsyncOptions,
+} from './trusted-header.module-definition.js';
 export type { TrustedHeaderOptions, ResolvedTrustedHeaderOptions } from './config/trusted-header-options.js';
 export { trustedHeaderOptionsFromEnv } from './config/env.js';
 export { resolveTrustedHeaderOptions } from './config/resolve-options.js';
 export { ENV_VARIABLES } from './config/settings.js';
 export { PRESETS, type PresetName } from './config/presets.js';
 export { TrustedHeaderConfigError } from './config/config-error.js';
-export { TRUSTED_HEADER_OPTIONS, TRUSTED_HEADER_STRATEGY, IS_PUBLIC_KEY, REQUIRED_GROUPS_KEY } from './trusted-header.constants.js';
+export {
+  TRUSTED_HEADER_OPTIONS,
+  TRUSTED_HEADER_STRATEGY,
+  IS_PUBLIC_KEY,
+  REQUIRED_GROUPS_KEY,
+} from './trusted-header.constants.js';
 
 // Guard, strategy, decorators
 export { TrustedHeaderGuard } from './guards/trusted-header.guard.js';
@@ -19,7 +27,11 @@ export { CurrentUser } from './decorators/current-user.decorator.js';
 export { Groups, type GroupsOptions, type GroupRequirement } from './decorators/groups.decorator.js';
 
 // Errors
-export { TrustedHeaderException, DatabaseUnavailableException, type TrustedHeaderErrorBody } from './errors/trusted-header.exception.js';
+export {
+  TrustedHeaderException,
+  DatabaseUnavailableException,
+  type TrustedHeaderErrorBody,
+} from './errors/trusted-header.exception.js';
 export type { RejectionReason } from './errors/rejection-reason.js';
 
 // Users, groups and schema
@@ -31,6 +43,11 @@ export { TrustedHeaderGroup } from './sync/group.entity.js';
 export { TrustedHeaderGroupMapping } from './sync/group-mapping.entity.js';
 export { TrustedHeaderUserExternalGroup } from './sync/user-external-group.entity.js';
 export { TrustedHeaderUserGroupGrant } from './sync/user-group-grant.entity.js';
+
+// Audit trail (the admin API itself is the separate entry point nestjs-trusted-header/admin)
+export { TrustedHeaderAuditEvent } from './sync/audit-event.entity.js';
+export { AUDIT_EVENT_TYPES, PROXY_ACTOR, type AuditEventType } from './sync/audit.js';
+export { DatabaseGate } from './sync/database-gate.service.js';
 
 // Pure building blocks, for custom integrations
 export { RequestInspector } from './request/request-inspector.service.js';

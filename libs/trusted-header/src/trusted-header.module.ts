@@ -6,6 +6,7 @@ import { TrustedHeaderGuard } from './guards/trusted-header.guard.js';
 import { RequestInspector } from './request/request-inspector.service.js';
 import { TrustedHeaderMiddleware } from './request/trusted-header.middleware.js';
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
+import { DatabaseGate } from './sync/database-gate.service.js';
 import { UserSyncService } from './sync/user-sync.service.js';
 import { TRUSTED_HEADER_OPTIONS } from './trusted-header.constants.js';
 import {
@@ -36,11 +37,19 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
   providers: [
     { provide: TRUSTED_HEADER_OPTIONS, useFactory: resolveAndDescribe, inject: [TRUSTED_HEADER_MODULE_OPTIONS] },
     RequestInspector,
+    DatabaseGate,
     UserSyncService,
     TrustedHeaderStrategy,
     TrustedHeaderGuard,
   ],
-  exports: [TRUSTED_HEADER_OPTIONS, RequestInspector, UserSyncService, TrustedHeaderStrategy, TrustedHeaderGuard],
+  exports: [
+    TRUSTED_HEADER_OPTIONS,
+    RequestInspector,
+    DatabaseGate,
+    UserSyncService,
+    TrustedHeaderStrategy,
+    TrustedHeaderGuard,
+  ],
 })
 export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule implements NestModule {
   /** Validates the options right away, so bad options fail where they are written, before anything starts. */

@@ -16,7 +16,8 @@ export interface AppConfig {
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const trustedHeader = trustedHeaderOptionsFromEnv(env);
   const port = Number(env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT=${JSON.stringify(env.PORT)} is not a port number`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT=${JSON.stringify(env.PORT)} is not a port number`);
   const adapter = (env.HTTP_ADAPTER ?? 'express') as HttpAdapterName;
   if (adapter !== 'express' && adapter !== 'fastify') {
     throw new Error(`HTTP_ADAPTER=${JSON.stringify(env.HTTP_ADAPTER)} must be express or fastify`);
@@ -28,7 +29,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     trustedHeader,
     database: {
       url: env.DATABASE_URL || undefined,
-      pgliteDataDir: resolve(env.PGLITE_DATA_DIR ?? '.data/pglite'),
+      pgliteDataDir: env.PGLITE_DATA_DIR?.startsWith('memory://')
+        ? env.PGLITE_DATA_DIR
+        : resolve(env.PGLITE_DATA_DIR ?? '.data/pglite'),
       timeoutMs: trustedHeader.databaseTimeoutMs ?? 2000,
     },
   };

@@ -82,7 +82,9 @@ describe('trustedHeaderOptionsFromEnv: valid environments', () => {
     ['No', false],
     ['off', false],
   ])('AUTH_PROXY_CREATE_UNKNOWN_USER=%j is %p', (value, expected) => {
-    expect(trustedHeaderOptionsFromEnv({ AUTH_PROXY_CREATE_UNKNOWN_USER: value })).toEqual({ createUnknownUser: expected });
+    expect(trustedHeaderOptionsFromEnv({ AUTH_PROXY_CREATE_UNKNOWN_USER: value })).toEqual({
+      createUnknownUser: expected,
+    });
   });
 
   it("AUTH_PROXY_ADMIN_GROUPS='a, b' gives ['a', 'b']", () => {
@@ -143,7 +145,9 @@ describe('trustedHeaderOptionsFromEnv: rejected environments name the variable a
   });
 
   it('AUTH_PROXY_CREATE_UNKNOWN_USER=true is accepted', () => {
-    expect(trustedHeaderOptionsFromEnv({ AUTH_PROXY_CREATE_UNKNOWN_USER: 'true' })).toEqual({ createUnknownUser: true });
+    expect(trustedHeaderOptionsFromEnv({ AUTH_PROXY_CREATE_UNKNOWN_USER: 'true' })).toEqual({
+      createUnknownUser: true,
+    });
   });
 
   it.each(['Cookie', 'Authorization', 'Host', 'HTTP_COOKIE'])('AUTH_PROXY_HEADER=%s is rejected', (value) => {
@@ -170,7 +174,9 @@ describe('trustedHeaderOptionsFromEnv: rejected environments name the variable a
   });
 
   it('an unknown variable is rejected even next to valid ones', () => {
-    expect(envErrorOf({ AUTH_PROXY_TRUSTED_IPS: '10.0.0.1', AUTH_PROXY_HEADERS: 'X-User' }).setting).toBe('AUTH_PROXY_HEADERS');
+    expect(envErrorOf({ AUTH_PROXY_TRUSTED_IPS: '10.0.0.1', AUTH_PROXY_HEADERS: 'X-User' }).setting).toBe(
+      'AUTH_PROXY_HEADERS',
+    );
   });
 
   it.each([

@@ -2,7 +2,9 @@ import type { TrustedHeaderOptions } from './trusted-header-options.js';
 
 export type PresetName = 'authelia' | 'authentik' | 'oauth2-proxy';
 
-type PresetFields = Required<Pick<TrustedHeaderOptions, 'userHeader' | 'emailHeader' | 'nameHeader' | 'groupsHeader' | 'groupsSeparator'>>;
+type PresetFields = Required<
+  Pick<TrustedHeaderOptions, 'userHeader' | 'emailHeader' | 'nameHeader' | 'groupsHeader' | 'groupsSeparator'>
+>;
 
 /** Header names each proxy sends to the upstream application, from its documentation. */
 export const PRESETS: Readonly<Record<PresetName, PresetFields>> = {

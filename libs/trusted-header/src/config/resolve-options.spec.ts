@@ -44,7 +44,10 @@ describe('resolveTrustedHeaderOptions: defaults', () => {
 
   it('an empty options object gives the same result as no options', () => {
     const fromEmpty = resolveTrustedHeaderOptions({});
-    expect({ ...fromEmpty, trust: fromEmpty.trust.describe() }).toEqual({ ...resolved, trust: resolved.trust.describe() });
+    expect({ ...fromEmpty, trust: fromEmpty.trust.describe() }).toEqual({
+      ...resolved,
+      trust: resolved.trust.describe(),
+    });
   });
 });
 
@@ -85,7 +88,11 @@ describe('resolveTrustedHeaderOptions: presets', () => {
   });
 
   it('a field overrides its preset value and leaves the rest of the preset in force', () => {
-    const resolved = resolveTrustedHeaderOptions({ preset: 'authentik', userHeader: 'X-Custom-User', groupsSeparator: ';' });
+    const resolved = resolveTrustedHeaderOptions({
+      preset: 'authentik',
+      userHeader: 'X-Custom-User',
+      groupsSeparator: ';',
+    });
     expect(resolved.identity.headers).toEqual({
       user: 'X-Custom-User',
       email: 'X-authentik-email',
@@ -128,7 +135,9 @@ describe('resolveTrustedHeaderOptions: trusted IPs', () => {
     expect(error.setting).toBe('option trustedIps');
     expect(error.value).toEqual(badValue);
     expect(error.problem).toMatch(problem);
-    expect(error.message).toBe(`Invalid trusted-header configuration: option trustedIps=${JSON.stringify(badValue)} ${error.problem}`);
+    expect(error.message).toBe(
+      `Invalid trusted-header configuration: option trustedIps=${JSON.stringify(badValue)} ${error.problem}`,
+    );
   });
 });
 
@@ -170,7 +179,12 @@ describe('resolveTrustedHeaderOptions: header names', () => {
     [{ groupsHeader: 'Remote_User' }, 'option groupsHeader', 'Remote_User', 'option userHeader'],
     [{ nameHeader: 'Remote.Email' }, 'option nameHeader', 'Remote.Email', 'option emailHeader'],
     [{ userHeader: 'X-A', groupsHeader: 'x_a' }, 'option groupsHeader', 'x_a', 'option userHeader'],
-    [{ preset: 'authentik', groupsHeader: 'X_authentik_username' }, 'option groupsHeader', 'X_authentik_username', 'option userHeader'],
+    [
+      { preset: 'authentik', groupsHeader: 'X_authentik_username' },
+      'option groupsHeader',
+      'X_authentik_username',
+      'option userHeader',
+    ],
   ])('rejects two roles on one header (%j)', (options, setting, value, clash) => {
     const error = configErrorOf(options);
     expect(error.setting).toBe(setting);
@@ -179,7 +193,10 @@ describe('resolveTrustedHeaderOptions: header names', () => {
   });
 
   it('turns the CGI spelling HTTP_X_REMOTE_USER into X-Remote-User', () => {
-    const resolved = resolveTrustedHeaderOptions({ userHeader: 'HTTP_X_REMOTE_USER', groupsHeader: 'HTTP_REMOTE_GROUPS' });
+    const resolved = resolveTrustedHeaderOptions({
+      userHeader: 'HTTP_X_REMOTE_USER',
+      groupsHeader: 'HTTP_REMOTE_GROUPS',
+    });
     expect(resolved.identity.headers.user).toBe('X-Remote-User');
     expect(resolved.identity.headers.groups).toBe('Remote-Groups');
   });
@@ -278,9 +295,24 @@ describe('resolveTrustedHeaderOptions: other settings', () => {
 
   it('uses the given labels in errors (environment variable names)', () => {
     const labels = Object.fromEntries(
-      ['trustedIps', 'preset', 'userHeader', 'emailHeader', 'nameHeader', 'groupsHeader', 'groupsSeparator',
-        'createUnknownUser', 'adminGroups', 'adminLocalGroup', 'caseFoldUsername', 'syncTtlSeconds',
-        'cacheMaxEntries', 'databaseTimeoutMs', 'maxGroups', 'untrustedWarningIntervalSeconds'].map((k) => [k, `LABEL_${k}`]),
+      [
+        'trustedIps',
+        'preset',
+        'userHeader',
+        'emailHeader',
+        'nameHeader',
+        'groupsHeader',
+        'groupsSeparator',
+        'createUnknownUser',
+        'adminGroups',
+        'adminLocalGroup',
+        'caseFoldUsername',
+        'syncTtlSeconds',
+        'cacheMaxEntries',
+        'databaseTimeoutMs',
+        'maxGroups',
+        'untrustedWarningIntervalSeconds',
+      ].map((k) => [k, `LABEL_${k}`]),
     ) as Parameters<typeof resolveTrustedHeaderOptions>[1];
     expect(() => resolveTrustedHeaderOptions({ trustedIps: ['*'] }, labels)).toThrow('LABEL_trustedIps="*"');
   });

@@ -1,4 +1,9 @@
-import { FORBIDDEN_IDENTITY_HEADERS, HEADER_NAME_TOKEN, headerNameFromConfig, twinKey } from '../identity/header-names.js';
+import {
+  FORBIDDEN_IDENTITY_HEADERS,
+  HEADER_NAME_TOKEN,
+  headerNameFromConfig,
+  twinKey,
+} from '../identity/header-names.js';
 import { hasInvisibleOrControlCharacter } from '../identity/header-value.js';
 import type { IdentityHeaderNames } from '../identity/identity.js';
 import { TrustEntryError } from '../trust/trust-entry.js';
@@ -35,7 +40,10 @@ export function resolveTrustedHeaderOptions(
   const headers = {} as Record<keyof IdentityHeaderNames, string>;
   const headerKeys = { user: 'userHeader', email: 'emailHeader', name: 'nameHeader', groups: 'groupsHeader' } as const;
   const seen = new Map<string, keyof TrustedHeaderOptions>();
-  for (const [role, key] of Object.entries(headerKeys) as [keyof IdentityHeaderNames, (typeof headerKeys)[keyof typeof headerKeys]][]) {
+  for (const [role, key] of Object.entries(headerKeys) as [
+    keyof IdentityHeaderNames,
+    (typeof headerKeys)[keyof typeof headerKeys],
+  ][]) {
     const given = options[key] ?? presetFields[key];
     if (typeof given !== 'string' || given.trim() === '') fail(key, given, 'is empty');
     const name = headerNameFromConfig(given.trim());
@@ -79,7 +87,11 @@ export function resolveTrustedHeaderOptions(
     }
   }
   const adminLocalGroup = options.adminLocalGroup ?? DEFAULTS.adminLocalGroup;
-  if (typeof adminLocalGroup !== 'string' || adminLocalGroup.trim() === '' || hasInvisibleOrControlCharacter(adminLocalGroup)) {
+  if (
+    typeof adminLocalGroup !== 'string' ||
+    adminLocalGroup.trim() === '' ||
+    hasInvisibleOrControlCharacter(adminLocalGroup)
+  ) {
     fail('adminLocalGroup', adminLocalGroup, 'must be a non-empty group name');
   }
 

@@ -19,12 +19,17 @@ export interface GroupRequirement {
  * (such as AuthGuard('trusted-header')). With the global guard as well, the second run is cheap: the
  * identity is parsed once per request and the user comes from the cache.
  */
-export function Groups(...args: [...groups: string[], options: GroupsOptions] | string[]): MethodDecorator & ClassDecorator {
+export function Groups(
+  ...args: [...groups: string[], options: GroupsOptions] | string[]
+): MethodDecorator & ClassDecorator {
   const last = args[args.length - 1];
   const options: GroupsOptions = typeof last === 'object' && last !== null ? last : {};
   const groups = (args as (string | GroupsOptions)[]).filter((arg): arg is string => typeof arg === 'string');
   if (groups.length === 0) throw new Error('@Groups() needs at least one group name');
   const mode = options.mode ?? 'any';
   if (mode !== 'any' && mode !== 'all') throw new Error(`@Groups() mode must be 'any' or 'all', got ${String(mode)}`);
-  return applyDecorators(SetMetadata(REQUIRED_GROUPS_KEY, { groups, mode } satisfies GroupRequirement), UseGuards(TrustedHeaderGuard));
+  return applyDecorators(
+    SetMetadata(REQUIRED_GROUPS_KEY, { groups, mode } satisfies GroupRequirement),
+    UseGuards(TrustedHeaderGuard),
+  );
 }

@@ -23,5 +23,10 @@ export type RejectionReason =
   | 'user_disabled'
   | 'missing_group'
   | 'unsupported_context'
+  // admin API
+  | 'admin_required'
+  | 'validation_failed'
+  | 'not_found'
+  | 'conflict'
   // infrastructure
   | 'database_unavailable';

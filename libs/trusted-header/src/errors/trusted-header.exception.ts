@@ -24,6 +24,10 @@ export class TrustedHeaderException extends HttpException {
 
 export class DatabaseUnavailableException extends TrustedHeaderException {
   constructor() {
-    super(HttpStatus.SERVICE_UNAVAILABLE, 'database_unavailable', 'The user database is unavailable; try again shortly');
+    super(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      'database_unavailable',
+      'The user database is unavailable; try again shortly',
+    );
   }
 }

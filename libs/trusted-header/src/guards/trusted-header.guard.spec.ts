@@ -26,8 +26,16 @@ class Handlers {
 }
 Public()(Handlers.prototype, 'open', Object.getOwnPropertyDescriptor(Handlers.prototype, 'open')!);
 Groups('a', 'c')(Handlers.prototype, 'anyAC', Object.getOwnPropertyDescriptor(Handlers.prototype, 'anyAC')!);
-Groups('a', 'b', { mode: 'all' })(Handlers.prototype, 'allAB', Object.getOwnPropertyDescriptor(Handlers.prototype, 'allAB')!);
-Groups('a', 'c', { mode: 'all' })(Handlers.prototype, 'allAC', Object.getOwnPropertyDescriptor(Handlers.prototype, 'allAC')!);
+Groups('a', 'b', { mode: 'all' })(
+  Handlers.prototype,
+  'allAB',
+  Object.getOwnPropertyDescriptor(Handlers.prototype, 'allAB')!,
+);
+Groups('a', 'c', { mode: 'all' })(
+  Handlers.prototype,
+  'allAC',
+  Object.getOwnPropertyDescriptor(Handlers.prototype, 'allAC')!,
+);
 
 function context(type: string, handler: keyof Handlers, request: Record<string, unknown> = {}): ExecutionContext {
   return {
@@ -50,11 +58,20 @@ describe('TrustedHeaderGuard', () => {
     validate.mockResolvedValue(alice);
   });
 
-  it.each(['rpc', 'ws', 'graphql', 'something-new'])('fails closed for a %s context without authenticating', async (type) => {
-    await expect(guard.canActivate(context(type, 'anyAC'))).rejects.toMatchObject({ status: 403, reason: 'unsupported_context' });
-    await expect(guard.canActivate(context(type, 'open'))).rejects.toMatchObject({ status: 403, reason: 'unsupported_context' });
-    expect(validate).not.toHaveBeenCalled();
-  });
+  it.each(['rpc', 'ws', 'graphql', 'something-new'])(
+    'fails closed for a %s context without authenticating',
+    async (type) => {
+      await expect(guard.canActivate(context(type, 'anyAC'))).rejects.toMatchObject({
+        status: 403,
+        reason: 'unsupported_context',
+      });
+      await expect(guard.canActivate(context(type, 'open'))).rejects.toMatchObject({
+        status: 403,
+        reason: 'unsupported_context',
+      });
+      expect(validate).not.toHaveBeenCalled();
+    },
+  );
 
   it('lets @Public() handlers through without authenticating', async () => {
     await expect(guard.canActivate(context('http', 'open'))).resolves.toBe(true);
@@ -71,7 +88,10 @@ describe('TrustedHeaderGuard', () => {
     await expect(guard.canActivate(context('http', 'allAB'))).resolves.toBe(true);
     const denied = guard.canActivate(context('http', 'allAC'));
     await expect(denied).rejects.toBeInstanceOf(TrustedHeaderException);
-    await expect(guard.canActivate(context('http', 'allAC'))).rejects.toMatchObject({ reason: 'missing_group', status: 403 });
+    await expect(guard.canActivate(context('http', 'allAC'))).rejects.toMatchObject({
+      reason: 'missing_group',
+      status: 403,
+    });
   });
 
   it('propagates the strategy error and never logs in on an exception', async () => {
@@ -83,6 +103,9 @@ describe('TrustedHeaderGuard', () => {
 
   it('answers 401 missing_identity when the strategy returns no user', async () => {
     validate.mockResolvedValue(undefined as unknown as AuthenticatedUser);
-    await expect(guard.canActivate(context('http', 'anyAC'))).rejects.toMatchObject({ reason: 'missing_identity', status: 401 });
+    await expect(guard.canActivate(context('http', 'anyAC'))).rejects.toMatchObject({
+      reason: 'missing_identity',
+      status: 401,
+    });
   });
 });

@@ -56,7 +56,11 @@ export class TrustedHeaderGuard implements CanActivate {
 
     const requirement = this.reflector.getAllAndOverride<GroupRequirement | undefined>(REQUIRED_GROUPS_KEY, targets);
     if (requirement && !this.hasRequiredGroups(request.user, requirement)) {
-      throw new TrustedHeaderException(HttpStatus.FORBIDDEN, 'missing_group', 'You are not in a group this route requires');
+      throw new TrustedHeaderException(
+        HttpStatus.FORBIDDEN,
+        'missing_group',
+        'You are not in a group this route requires',
+      );
     }
     return true;
   }

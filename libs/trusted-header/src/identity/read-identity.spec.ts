@@ -54,28 +54,41 @@ describe('compileIdentityReader: header names', () => {
   });
 
   it('is anonymous when only email/name/groups are present (never a fallback identity)', () => {
-    expect(
-      read(raw(['Remote-Email', 'a@example.com'], ['Remote-Name', 'Alice'], ['Remote-Groups', 'admin'])),
-    ).toEqual({ kind: 'anonymous' });
+    expect(read(raw(['Remote-Email', 'a@example.com'], ['Remote-Name', 'Alice'], ['Remote-Groups', 'admin']))).toEqual({
+      kind: 'anonymous',
+    });
   });
 
-  it.each(['Remote-User', 'remote-user', 'REMOTE-USER', 'rEmOtE-uSeR'])('matches %s exactly and case-insensitively', (name) => {
-    expect(identityOf(read(raw([name, 'alice']))).username).toBe('alice');
-  });
-
-  it.each(['X-Remote-User', 'X-Remote-User-Suffix', 'Remote-Userx', 'Remote-User2', 'Remote-Use', 'RemoteUser', 'Remote--User'])(
-    '%s is not the user header',
+  it.each(['Remote-User', 'remote-user', 'REMOTE-USER', 'rEmOtE-uSeR'])(
+    'matches %s exactly and case-insensitively',
     (name) => {
-      expect(read(raw([name, 'admin']))).toEqual({ kind: 'anonymous' });
+      expect(identityOf(read(raw([name, 'alice']))).username).toBe('alice');
     },
   );
+
+  it.each([
+    'X-Remote-User',
+    'X-Remote-User-Suffix',
+    'Remote-Userx',
+    'Remote-User2',
+    'Remote-Use',
+    'RemoteUser',
+    'Remote--User',
+  ])('%s is not the user header', (name) => {
+    expect(read(raw([name, 'admin']))).toEqual({ kind: 'anonymous' });
+  });
 
   it('ignores a dangling name without a value (odd-length rawHeaders)', () => {
     expect(read(['Accept', '*/*', 'Remote-User'])).toEqual({ kind: 'anonymous' });
   });
 
   it.each(IDENTITY_NAMES)('rejects two %s lines as duplicate_header', (name) => {
-    const result = read(raw(['Remote-User', 'alice'], ...(name === 'Remote-User' ? [] : [[name, 'x'] as const]), [name.toLowerCase(), 'admin']));
+    const result = read(
+      raw(['Remote-User', 'alice'], ...(name === 'Remote-User' ? [] : [[name, 'x'] as const]), [
+        name.toLowerCase(),
+        'admin',
+      ]),
+    );
     expectRejected(result, 'duplicate_header');
     expect((result as { detail: string }).detail).toContain(name);
   });
@@ -99,15 +112,12 @@ describe('compileIdentityReader: header names', () => {
     expectRejected(read(raw(['Remote_User', 'admin'], ['Remote-User', 'alice'])), 'header_twin');
   });
 
-  it.each([
-    'keep-alive, Remote-User',
-    'remote_user',
-    'Remote.Groups',
-    'close,REMOTE-EMAIL',
-    ' remote-name ',
-  ])('rejects Connection: %s as hop_by_hop_header', (connection) => {
-    expectRejected(read(raw(['Remote-User', 'alice'], ['Connection', connection])), 'hop_by_hop_header');
-  });
+  it.each(['keep-alive, Remote-User', 'remote_user', 'Remote.Groups', 'close,REMOTE-EMAIL', ' remote-name '])(
+    'rejects Connection: %s as hop_by_hop_header',
+    (connection) => {
+      expectRejected(read(raw(['Remote-User', 'alice'], ['Connection', connection])), 'hop_by_hop_header');
+    },
+  );
 
   it('rejects an identity header named in a second Connection line', () => {
     expectRejected(
@@ -121,7 +131,9 @@ describe('compileIdentityReader: header names', () => {
   });
 
   it('accepts an ordinary Connection header', () => {
-    expect(identityOf(read(raw(['Connection', 'keep-alive, Upgrade'], ['Remote-User', 'alice']))).username).toBe('alice');
+    expect(identityOf(read(raw(['Connection', 'keep-alive, Upgrade'], ['Remote-User', 'alice']))).username).toBe(
+      'alice',
+    );
   });
 });
 
@@ -142,12 +154,28 @@ describe('compileIdentityReader: username values', () => {
     expectRejected(read(raw(['Remote-User', 'admin\u0100'])), 'invalid_header_encoding');
   });
 
-  it.each(['', ' ', '   ', '\t', 'null', 'NULL', 'undefined', 'None', 'nil', '(null)', '<nil>', '-', 'unknown', '{user}', '${remote_user}', '$remote_user', '%{REMOTE_USER}e', '{http.auth.user.id}'])(
-    'rejects %j as invalid_username',
-    (value) => {
-      expectRejected(read(raw(['Remote-User', value])), 'invalid_username');
-    },
-  );
+  it.each([
+    '',
+    ' ',
+    '   ',
+    '\t',
+    'null',
+    'NULL',
+    'undefined',
+    'None',
+    'nil',
+    '(null)',
+    '<nil>',
+    '-',
+    'unknown',
+    '{user}',
+    '${remote_user}',
+    '$remote_user',
+    '%{REMOTE_USER}e',
+    '{http.auth.user.id}',
+  ])('rejects %j as invalid_username', (value) => {
+    expectRejected(read(raw(['Remote-User', value])), 'invalid_username');
+  });
 
   it.each([
     ['fullwidth', 'ａｄｍｉｎ'],
@@ -263,10 +291,13 @@ describe('canonicaliseUsername: the account key is a fixed point', () => {
 
   // The account key is a fixed point: it passes the same rules and maps to itself ('ẞa' -> 'ßa' is refused
   // like 'ßa'; '$\u212Aey' -> '$key' and '%İd' -> '%i\u0307d' are refused like the placeholders they become).
-  it.each(['\u1e9ea', '$\u212aey', '%\u0130d', '$\u0130d'])('the account key of %j is itself accepted as the same key', (input) => {
-    const first = canonicaliseUsername(input, true);
-    if (first.ok) expect(canonicaliseUsername(first.username, true)).toEqual(first);
-  });
+  it.each(['\u1e9ea', '$\u212aey', '%\u0130d', '$\u0130d'])(
+    'the account key of %j is itself accepted as the same key',
+    (input) => {
+      const first = canonicaliseUsername(input, true);
+      if (first.ok) expect(canonicaliseUsername(first.username, true)).toEqual(first);
+    },
+  );
 
   // NFC maps the Kelvin sign U+212A to ASCII 'K' (U+037E to ';', U+1FEF to '`'): such singletons are refused,
   // never folded into another account.
@@ -291,7 +322,11 @@ describe('compileIdentityReader: groups, email, display name', () => {
 
   it("splits on '|' when that is the separator, and then ',' is part of a name", () => {
     const pipe = compileIdentityReader({ ...RULES, groupsSeparator: '|' });
-    expect(identityOf(pipe(raw(['Remote-User', 'alice'], ['Remote-Groups', 'b|a, c| a |']))).groups).toEqual(['a', 'a, c', 'b']);
+    expect(identityOf(pipe(raw(['Remote-User', 'alice'], ['Remote-Groups', 'b|a, c| a |']))).groups).toEqual([
+      'a',
+      'a, c',
+      'b',
+    ]);
   });
 
   it('decodes UTF-8 group names and deduplicates NFC/NFD spellings', () => {
@@ -324,7 +359,9 @@ describe('compileIdentityReader: groups, email, display name', () => {
     expect(identityOf(withUser(['Remote-Groups', names.slice(0, 100).join(',')])).groups).toHaveLength(100);
     expectRejected(withUser(['Remote-Groups', names.join(',')]), 'too_many_groups');
     // Duplicates do not count.
-    expect(identityOf(withUser(['Remote-Groups', [...names.slice(0, 100), 'g0', 'g1'].join(',')])).groups).toHaveLength(100);
+    expect(identityOf(withUser(['Remote-Groups', [...names.slice(0, 100), 'g0', 'g1'].join(',')])).groups).toHaveLength(
+      100,
+    );
   });
 
   it('rejects a huge group list without blowing up', () => {
@@ -419,12 +456,20 @@ describe('compileIdentityHeaderMatcher', () => {
     },
   );
 
-  it.each(['X-Remote-User', 'Remote-Userx', 'Remote-User-Suffix', 'RemoteUser', 'Remote User', 'Remote+User', 'Connection', 'Host', 'Authorization', ''])(
-    'does not match %j',
-    (name) => {
-      expect(matches(name)).toBe(false);
-    },
-  );
+  it.each([
+    'X-Remote-User',
+    'Remote-Userx',
+    'Remote-User-Suffix',
+    'RemoteUser',
+    'Remote User',
+    'Remote+User',
+    'Connection',
+    'Host',
+    'Authorization',
+    '',
+  ])('does not match %j', (name) => {
+    expect(matches(name)).toBe(false);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -446,15 +491,87 @@ const anyHeaderValue = fc.oneof(
   fc.string({ unit: 'grapheme' }).map(wire),
   fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
   fc.string({ unit: 'binary' }),
-  fc.constantFrom('admin', 'Admin', '', ' ', 'null', '{user}', 'a,b,,c', 'Remote-User', 'keep-alive, remote_user', wire('ａｄｍｉｎ')),
+  fc.constantFrom(
+    'admin',
+    'Admin',
+    '',
+    ' ',
+    'null',
+    '{user}',
+    'a,b,,c',
+    'Remote-User',
+    'keep-alive, remote_user',
+    wire('ａｄｍｉｎ'),
+  ),
 );
 
 /** Username candidates over an alphabet rich in look-alikes, case traps, combining marks and invisibles. */
 const TRICKY_CHARS = [
-  'a', 'd', 'm', 'i', 'n', 'A', 'D', 'M', 'I', 'N', 'Z', '0', '9', ' ', '.', '-', '_', '@',
-  'é', 'e\u0301', 'É', 'E\u0301', 'İ', 'ı', 'ß', 'ſ', 'ǰ', 'ς', 'Σ', 'σ', 'α', 'Ω', '\u2126', '\u212a', '\u212b',
-  'а', 'д', 'Ж', 'ａ', 'ᴬ', 'ﬁ', '²', '中', '山', '\u0958', '\ufb2c', 'ǅ', 'ǆ', 'Ǆ', 'ŉ', 'ΐ',
-  '\u200b', '\u202e', '\u00ad', '\u00a0', '\u0301', '\u0307', '\u034f', '\x01', '\t', '😀', '$', '{', '}', '%',
+  'a',
+  'd',
+  'm',
+  'i',
+  'n',
+  'A',
+  'D',
+  'M',
+  'I',
+  'N',
+  'Z',
+  '0',
+  '9',
+  ' ',
+  '.',
+  '-',
+  '_',
+  '@',
+  'é',
+  'e\u0301',
+  'É',
+  'E\u0301',
+  'İ',
+  'ı',
+  'ß',
+  'ſ',
+  'ǰ',
+  'ς',
+  'Σ',
+  'σ',
+  'α',
+  'Ω',
+  '\u2126',
+  '\u212a',
+  '\u212b',
+  'а',
+  'д',
+  'Ж',
+  'ａ',
+  'ᴬ',
+  'ﬁ',
+  '²',
+  '中',
+  '山',
+  '\u0958',
+  '\ufb2c',
+  'ǅ',
+  'ǆ',
+  'Ǆ',
+  'ŉ',
+  'ΐ',
+  '\u200b',
+  '\u202e',
+  '\u00ad',
+  '\u00a0',
+  '\u0301',
+  '\u0307',
+  '\u034f',
+  '\x01',
+  '\t',
+  '😀',
+  '$',
+  '{',
+  '}',
+  '%',
 ];
 const trickyUsername = fc
   .array(fc.constantFrom(...TRICKY_CHARS), { minLength: 1, maxLength: 20 })
@@ -513,7 +630,11 @@ describe('compileIdentityReader: properties', () => {
         if (result.kind !== 'identity') return;
         const userLines = pairs.filter(([name]) => name.toLowerCase() === 'remote-user');
         expect(userLines).toHaveLength(1);
-        expect(pairs.filter(([name]) => matcher(name) && !IDENTITY_NAMES.some((n) => n.toLowerCase() === name.toLowerCase()))).toEqual([]);
+        expect(
+          pairs.filter(
+            ([name]) => matcher(name) && !IDENTITY_NAMES.some((n) => n.toLowerCase() === name.toLowerCase()),
+          ),
+        ).toEqual([]);
       }),
       { numRuns: 2000 },
     );
@@ -581,10 +702,12 @@ describe('compileIdentityReader: properties', () => {
 
   /** Header lines that are neither identity headers, twins, nor Connection. */
   const neutralPair = fc.tuple(
-    fc.oneof(
-      fc.constantFrom('Host', 'Accept', 'User-Agent', 'X-Remote-User', 'Remote-Userx', 'X-Request-Id', 'Cookie'),
-      fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,20}$/),
-    ).filter((name) => !matcher(name) && name.toLowerCase() !== 'connection'),
+    fc
+      .oneof(
+        fc.constantFrom('Host', 'Accept', 'User-Agent', 'X-Remote-User', 'Remote-Userx', 'X-Request-Id', 'Cookie'),
+        fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,20}$/),
+      )
+      .filter((name) => !matcher(name) && name.toLowerCase() !== 'connection'),
     anyHeaderValue,
   );
   const identityPair = (name: string) => fc.tuple(fc.mixedCase(fc.constant(name)), anyHeaderValue);
@@ -599,7 +722,9 @@ describe('compileIdentityReader: properties', () => {
         fc.record({
           base: fc
             .tuple(...identity.map(identityPair))
-            .chain((lines) => fc.shuffledSubarray([...neutral, ...lines], { minLength: neutral.length + lines.length })),
+            .chain((lines) =>
+              fc.shuffledSubarray([...neutral, ...lines], { minLength: neutral.length + lines.length }),
+            ),
           duplicateOf: fc.constantFrom(...identity),
           value: anyHeaderValue,
           position: fc.nat(),
@@ -627,7 +752,14 @@ describe('compileIdentityReader: properties', () => {
       fc.property(fc.array(group, { maxLength: 10 }), fc.constantFrom(',', '|', ';;'), (parts, separator) => {
         const reader = compileIdentityReader({ ...RULES, groupsSeparator: separator, maxGroups });
         const result = reader(raw(['Remote-User', 'alice'], ['Remote-Groups', wire(parts.join(separator))]));
-        const expected = [...new Set(parts.map((p) => p.trim()).filter((p) => p !== '').map((p) => p.normalize('NFC')))].sort();
+        const expected = [
+          ...new Set(
+            parts
+              .map((p) => p.trim())
+              .filter((p) => p !== '')
+              .map((p) => p.normalize('NFC')),
+          ),
+        ].sort();
         if (expected.length > maxGroups) {
           expectRejected(result, 'too_many_groups');
           return;

@@ -26,7 +26,8 @@ function hasUnstableCodePoint(value: string): boolean {
 function checkUsername(value: string): Problem | null {
   if (value.trim() === '') return problem('is empty');
   if ([...value].length > MAX_USERNAME_LENGTH) return problem(`is longer than ${MAX_USERNAME_LENGTH} characters`, true);
-  if (hasInvisibleOrControlCharacter(value)) return problem('contains a control, zero-width, bidi or invisible character');
+  if (hasInvisibleOrControlCharacter(value))
+    return problem('contains a control, zero-width, bidi or invisible character');
   if (value !== value.trim() || WHITESPACE_OTHER_THAN_SPACE.test(value)) {
     return problem('has leading, trailing or non-space whitespace');
   }

@@ -18,5 +18,7 @@ export interface RequestInspection {
  */
 export function incomingMessageOf(request: unknown): IncomingMessage {
   const candidate = request as { raw?: IncomingMessage } & IncomingMessage;
-  return candidate.raw && typeof candidate.raw === 'object' && 'rawHeaders' in candidate.raw ? candidate.raw : candidate;
+  return candidate.raw && typeof candidate.raw === 'object' && 'rawHeaders' in candidate.raw
+    ? candidate.raw
+    : candidate;
 }

@@ -1,18 +1,21 @@
 import type { QueryRunner } from 'typeorm';
 
-export type AuditEventType =
-  | 'user_created'
-  | 'user_attributes_changed'
-  | 'user_groups_changed'
-  | 'user_disabled'
-  | 'user_enabled'
-  | 'group_created'
-  | 'group_updated'
-  | 'group_deleted'
-  | 'mapping_created'
-  | 'mapping_deleted'
-  | 'grant_added'
-  | 'grant_removed';
+export const AUDIT_EVENT_TYPES = [
+  'user_created',
+  'user_attributes_changed',
+  'user_groups_changed',
+  'user_disabled',
+  'user_enabled',
+  'group_created',
+  'group_updated',
+  'group_deleted',
+  'mapping_created',
+  'mapping_deleted',
+  'grant_added',
+  'grant_removed',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** Actor of changes that came from the proxy's assertions rather than from an admin. */
 export const PROXY_ACTOR = 'proxy';

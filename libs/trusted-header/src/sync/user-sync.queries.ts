@@ -1,4 +1,5 @@
 import type { QueryRunner } from 'typeorm';
+import { rowsOf } from './rows.js';
 
 /**
  * SQL of the sync path. Written as SQL rather than through repositories because the guarantees live in the
@@ -16,7 +17,11 @@ export interface UserRow {
 
 const USER_COLUMNS = 'id, username, email, display_name, disabled, sync_fingerprint';
 
-export async function findUserByUsername(runner: QueryRunner, username: string, forUpdate = false): Promise<UserRow | undefined> {
+export async function findUserByUsername(
+  runner: QueryRunner,
+  username: string,
+  forUpdate = false,
+): Promise<UserRow | undefined> {
   const rows: UserRow[] = await runner.query(
     `SELECT ${USER_COLUMNS} FROM auth_proxy_users WHERE username = $1${forUpdate ? ' FOR UPDATE' : ''}`,
     [username],
@@ -34,10 +39,10 @@ export async function insertUserIfAbsent(runner: QueryRunner, username: string):
 }
 
 export async function isEmailHeldByAnotherUser(runner: QueryRunner, email: string, userId: string): Promise<boolean> {
-  const rows: unknown[] = await runner.query(
-    `SELECT 1 FROM auth_proxy_users WHERE email = $1 AND id <> $2 LIMIT 1`,
-    [email, userId],
-  );
+  const rows: unknown[] = await runner.query(`SELECT 1 FROM auth_proxy_users WHERE email = $1 AND id <> $2 LIMIT 1`, [
+    email,
+    userId,
+  ]);
   return rows.length > 0;
 }
 
@@ -54,23 +59,38 @@ export async function updateUserAttributes(
   );
 }
 
-export async function replaceExternalGroups(runner: QueryRunner, userId: string, groups: readonly string[]): Promise<void> {
-  await runner.query(
-    `DELETE FROM auth_proxy_user_external_groups WHERE user_id = $1 AND NOT (external_group = ANY($2::varchar[]))`,
+/** Makes the stored external groups equal `groups`; returns what changed. */
+export async function replaceExternalGroups(
+  runner: QueryRunner,
+  userId: string,
+  groups: readonly string[],
+): Promise<{ added: string[]; removed: string[] }> {
+  const removed: { external_group: string }[] = await rowsOf(
+    runner,
+    `DELETE FROM auth_proxy_user_external_groups WHERE user_id = $1 AND NOT (external_group = ANY($2::varchar[]))
+     RETURNING external_group`,
     [userId, groups],
   );
+  let added: { external_group: string }[] = [];
   if (groups.length > 0) {
-    await runner.query(
+    added = await runner.query(
       `INSERT INTO auth_proxy_user_external_groups (user_id, external_group)
        SELECT $1, g FROM unnest($2::varchar[]) AS g
-       ON CONFLICT DO NOTHING`,
+       ON CONFLICT DO NOTHING
+       RETURNING external_group`,
       [userId, groups],
     );
   }
+  const names = (rows: { external_group: string }[]) => rows.map((row) => row.external_group).sort();
+  return { added: names(added), removed: names(removed) };
 }
 
 /** Local groups from mappings of the asserted external groups, plus manual grants. */
-export async function findLocalGroups(runner: QueryRunner, userId: string, externalGroups: readonly string[]): Promise<string[]> {
+export async function findLocalGroups(
+  runner: QueryRunner,
+  userId: string,
+  externalGroups: readonly string[],
+): Promise<string[]> {
   const rows: { name: string }[] = await runner.query(
     `SELECT g.name FROM auth_proxy_groups g
        JOIN auth_proxy_group_mappings m ON m.group_id = g.id

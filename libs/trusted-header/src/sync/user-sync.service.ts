@@ -1,13 +1,13 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { LRUCache } from 'lru-cache';
-import type { DataSource, QueryRunner } from 'typeorm';
-import { LogThrottle } from '../common/log-throttle.js';
+import type { QueryRunner } from 'typeorm';
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
-import { DatabaseUnavailableException, TrustedHeaderException } from '../errors/trusted-header.exception.js';
+import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
 import type { Identity } from '../identity/identity.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
+import { PROXY_ACTOR, recordAuditEvent } from './audit.js';
+import { DatabaseGate } from './database-gate.service.js';
 import { identityCacheKey, syncFingerprint } from './fingerprint.js';
 import {
   findLocalGroups,
@@ -19,7 +19,9 @@ import {
   type UserRow,
 } from './user-sync.queries.js';
 
-type SyncOutcome = { readonly disabled: true; readonly username: string } | { readonly disabled: false; readonly user: AuthenticatedUser };
+type SyncOutcome =
+  | { readonly disabled: true; readonly username: string }
+  | { readonly disabled: false; readonly user: AuthenticatedUser };
 
 const UNIQUE_VIOLATION = '23505';
 const EMAIL_INDEX = 'auth_proxy_users_email_key';
@@ -36,13 +38,12 @@ export class UserSyncService {
   private readonly logger = new Logger('TrustedHeader');
   private readonly cache: LRUCache<string, SyncOutcome> | null;
   private readonly inFlight = new Map<string, Promise<SyncOutcome>>();
-  private readonly databaseErrors = new LogThrottle(5_000);
   /** Bumped by invalidate(): a sync that started before it must not refill the cache with what it read. */
   private generation = 0;
 
   constructor(
     @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly gate: DatabaseGate,
   ) {
     this.cache =
       options.cacheMaxEntries > 0 && options.syncTtlMs > 0
@@ -101,34 +102,11 @@ export class UserSyncService {
           if (this.inFlight.get(key) === load) this.inFlight.delete(key);
         });
     }
-    return this.withTimeout(pending);
+    return this.gate.bounded(pending);
   }
 
-  private async withTimeout<T>(work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DatabaseTimeoutError(this.options.databaseTimeoutMs)), this.options.databaseTimeoutMs);
-    });
-    try {
-      return await Promise.race([work, timeout]);
-    } catch (error) {
-      if (error instanceof TrustedHeaderException) throw error;
-      // Never a 500 and never a login: whatever went wrong below, the request gets a 503 with a reason.
-      const skipped = this.databaseErrors.admit('database');
-      if (skipped !== null) {
-        const more = skipped > 0 ? ` (${skipped} similar errors not logged)` : '';
-        this.logger.error(`database_unavailable: ${error instanceof Error ? error.message : String(error)}${more}`);
-      }
-      throw new DatabaseUnavailableException();
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private async load(identity: Identity): Promise<SyncOutcome> {
-    const runner = this.dataSource.createQueryRunner();
-    let broken: unknown;
-    try {
+  private load(identity: Identity): Promise<SyncOutcome> {
+    return this.gate.withRunner(async (runner) => {
       const existing = await findUserByUsername(runner, identity.username);
       if (existing?.disabled) return { disabled: true, username: existing.username };
       if (existing && existing.sync_fingerprint === syncFingerprint(identity)) {
@@ -138,34 +116,13 @@ export class UserSyncService {
         throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'unknown_user', 'Unknown user');
       }
       try {
-        return await this.writeInTransaction(runner, identity, true);
+        return await this.gate.inTransaction(runner, () => this.write(runner, identity, true));
       } catch (error) {
         // Two new users racing for one email: the loser retries without it instead of failing the login.
         if (!isEmailConflict(error)) throw error;
-        return await this.writeInTransaction(runner, identity, false);
+        return await this.gate.inTransaction(runner, () => this.write(runner, identity, false));
       }
-    } catch (error) {
-      if (!(error instanceof TrustedHeaderException)) broken = error;
-      throw error;
-    } finally {
-      await releaseRunner(runner, broken);
-    }
-  }
-
-  private async writeInTransaction(runner: QueryRunner, identity: Identity, copyEmail: boolean): Promise<SyncOutcome> {
-    // READ COMMITTED whatever the DataSource's default: under REPEATABLE READ, ON CONFLICT DO NOTHING and the
-    // locking re-read fail with serialization errors when first logins race.
-    await runner.startTransaction('READ COMMITTED');
-    try {
-      const outcome = await this.write(runner, identity, copyEmail);
-      await runner.commitTransaction();
-      return outcome;
-    } catch (error) {
-      // A rollback that fails leaves the session inside the transaction; the error it throws marks the
-      // connection as broken, so it is destroyed instead of being handed to the next request.
-      if (runner.isTransactionActive) await runner.rollbackTransaction();
-      throw error;
-    }
+    });
   }
 
   private async write(runner: QueryRunner, identity: Identity, copyEmail: boolean): Promise<SyncOutcome> {
@@ -177,7 +134,15 @@ export class UserSyncService {
       const created = await insertUserIfAbsent(runner, identity.username);
       user = await findUserByUsername(runner, identity.username, true);
       if (!user) throw new Error(`user ${JSON.stringify(identity.username)} vanished during its first login`);
-      if (created) this.logger.log(`user_created: ${JSON.stringify(identity.username)}`);
+      if (created) {
+        await recordAuditEvent(runner, {
+          type: 'user_created',
+          actor: PROXY_ACTOR,
+          userId: user.id,
+          username: user.username,
+        });
+        this.logger.log(`user_created: ${JSON.stringify(identity.username)}`);
+      }
     }
     if (user.disabled) return { disabled: true, username: user.username };
 
@@ -185,7 +150,22 @@ export class UserSyncService {
     if (user.sync_fingerprint !== fingerprint) {
       const email = copyEmail ? await this.emailToStore(runner, user, identity) : user.email;
       await updateUserAttributes(runner, user.id, { email, displayName: identity.displayName, fingerprint });
-      await replaceExternalGroups(runner, user.id, identity.groups);
+      const changes: Record<string, { from: string | null; to: string | null }> = {};
+      if (email !== user.email) changes.email = { from: user.email, to: email };
+      if (identity.displayName !== user.display_name)
+        changes.displayName = { from: user.display_name, to: identity.displayName };
+      const subject = { actor: PROXY_ACTOR, userId: user.id, username: user.username };
+      if (Object.keys(changes).length > 0) {
+        await recordAuditEvent(runner, { type: 'user_attributes_changed', ...subject, details: { changes } });
+      }
+      const { added, removed } = await replaceExternalGroups(runner, user.id, identity.groups);
+      if (added.length > 0 || removed.length > 0) {
+        await recordAuditEvent(runner, {
+          type: 'user_groups_changed',
+          ...subject,
+          details: { source: 'proxy', added, removed },
+        });
+      }
       user = { ...user, email, display_name: identity.displayName, sync_fingerprint: fingerprint };
     }
     return { disabled: false, user: await this.toAuthenticatedUser(runner, user, identity) };
@@ -203,7 +183,11 @@ export class UserSyncService {
     return identity.email;
   }
 
-  private async toAuthenticatedUser(runner: QueryRunner, user: UserRow, identity: Identity): Promise<AuthenticatedUser> {
+  private async toAuthenticatedUser(
+    runner: QueryRunner,
+    user: UserRow,
+    identity: Identity,
+  ): Promise<AuthenticatedUser> {
     const groups = new Set(await findLocalGroups(runner, user.id, identity.groups));
     if (identity.groups.some((group) => this.options.adminGroups.includes(group))) {
       groups.add(this.options.adminLocalGroup);
@@ -218,26 +202,6 @@ export class UserSyncService {
       externalGroups: Object.freeze([...identity.groups]),
       isAdmin: groups.has(this.options.adminLocalGroup),
     });
-  }
-}
-
-/**
- * Returns the connection to the pool only when nothing went wrong. After a failed or timed-out statement the
- * session may still be inside a transaction (a ROLLBACK queued behind a hung statement is dropped by the
- * driver); handing it to the next request would let that request commit this one's half-written changes.
- */
-async function releaseRunner(runner: QueryRunner, broken: unknown): Promise<void> {
-  const postgres = runner as QueryRunner & { releasePostgresConnection?: (error?: unknown) => Promise<void> };
-  if (broken !== undefined && typeof postgres.releasePostgresConnection === 'function') {
-    await postgres.releasePostgresConnection(broken instanceof Error ? broken : new Error(String(broken)));
-  } else {
-    await runner.release();
-  }
-}
-
-class DatabaseTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`database did not answer within ${ms} ms`);
   }
 }
 

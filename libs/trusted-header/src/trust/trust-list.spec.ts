@@ -275,7 +275,8 @@ function formatV4(value: bigint): string {
 
 function formatV6Full(value: bigint): string {
   const groups: string[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(((value >> shift) & 0xffffn).toString(16).padStart(4, '0'));
+  for (let shift = 112n; shift >= 0n; shift -= 16n)
+    groups.push(((value >> shift) & 0xffffn).toString(16).padStart(4, '0'));
   return groups.join(':');
 }
 
@@ -334,7 +335,9 @@ function peerFor(network: GeneratedNetwork): fc.Arbitrary<string> {
   const familyValue = network.family === 4 ? v4Value : v6Value;
   const format = (value: bigint, mapped: boolean): string =>
     network.family === 4 ? formatV4Peer(value, mapped) : formatV6Full(value);
-  const inside = fc.tuple(familyValue, fc.boolean()).map(([r, mapped]) => format(network.value | (r & hostMask), mapped));
+  const inside = fc
+    .tuple(familyValue, fc.boolean())
+    .map(([r, mapped]) => format(network.value | (r & hostMask), mapped));
   const outside = fc
     .tuple(familyValue, fc.integer({ min: 0, max: network.prefix - 1 }), fc.boolean())
     .map(([r, bit, mapped]) => {
@@ -376,17 +379,13 @@ describe('TrustList: properties against a BigInt oracle', () => {
 
   it('a peer built inside the network is always trusted, as plain and as ::ffff: form', () => {
     fc.assert(
-      fc.property(
-        fc.oneof(v4Network, mappedNetwork),
-        v4Value,
-        (network, r) => {
-          const hostMask = (1n << BigInt(32 - network.prefix)) - 1n;
-          const peer = network.value | (r & hostMask);
-          const list = parseTrustList([network.entry]);
-          expect(list.isTrustedPeer(formatV4(peer))).toBe(true);
-          expect(list.isTrustedPeer(`::ffff:${formatV4(peer)}`)).toBe(true);
-        },
-      ),
+      fc.property(fc.oneof(v4Network, mappedNetwork), v4Value, (network, r) => {
+        const hostMask = (1n << BigInt(32 - network.prefix)) - 1n;
+        const peer = network.value | (r & hostMask);
+        const list = parseTrustList([network.entry]);
+        expect(list.isTrustedPeer(formatV4(peer))).toBe(true);
+        expect(list.isTrustedPeer(`::ffff:${formatV4(peer)}`)).toBe(true);
+      }),
       { numRuns: 500 },
     );
   });
@@ -449,7 +448,10 @@ describe('TrustList: properties against a BigInt oracle', () => {
           const shared = parseTrustList([network.entry]);
           for (const junk of noise) shared.isTrustedPeer(junk);
           const first = peers.map((peer) => shared.isTrustedPeer(peer));
-          const again = [...peers].reverse().map((peer) => shared.isTrustedPeer(peer)).reverse();
+          const again = [...peers]
+            .reverse()
+            .map((peer) => shared.isTrustedPeer(peer))
+            .reverse();
           expect(first).toEqual(fresh);
           expect(again).toEqual(fresh);
           peers.forEach((peer, i) => expect(fresh[i]).toBe(oracleTrusts(oracleEntry(network.entry)!, peer)));

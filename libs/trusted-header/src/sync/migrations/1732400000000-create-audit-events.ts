@@ -16,7 +16,9 @@ export class CreateAuditEvents1732400000000 implements MigrationInterface {
         "details" jsonb NOT NULL DEFAULT '{}'::jsonb,
         CONSTRAINT "auth_proxy_audit_events_pkey" PRIMARY KEY ("id")
       )`);
-    await queryRunner.query(`CREATE INDEX "auth_proxy_audit_events_occurred_at_idx" ON "auth_proxy_audit_events" ("occurred_at")`);
+    await queryRunner.query(
+      `CREATE INDEX "auth_proxy_audit_events_occurred_at_idx" ON "auth_proxy_audit_events" ("occurred_at")`,
+    );
     await queryRunner.query(`CREATE INDEX "auth_proxy_audit_events_user_idx" ON "auth_proxy_audit_events" ("user_id")`);
     await queryRunner.query(`CREATE INDEX "auth_proxy_audit_events_type_idx" ON "auth_proxy_audit_events" ("type")`);
   }

@@ -1,0 +1,24 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { resolveTrustedHeaderOptions, type TrustedHeaderOptions } from 'nestjs-trusted-header';
+
+/**
+ * Serves the OpenAPI document and Swagger UI at /docs. The identity headers are declared as API-key security
+ * schemes: in a browser behind the proxy they are set by the proxy; calling the app directly, only requests
+ * from a trusted address are believed.
+ */
+export function setupOpenApi(app: INestApplication, trustedHeader: TrustedHeaderOptions): void {
+  const { headers } = resolveTrustedHeaderOptions(trustedHeader).identity;
+  const builder = new DocumentBuilder()
+    .setTitle('nestjs-trusted-header reference app')
+    .setDescription(
+      'Trusted-header login, /me, and the admin API for group mappings, groups, users and the audit trail.',
+    )
+    .setVersion('0.1.0');
+  for (const name of [headers.user, headers.groups, headers.email, headers.name]) {
+    builder.addApiKey({ type: 'apiKey', in: 'header', name, description: `Set by the authenticating proxy` }, name);
+  }
+  builder.addSecurityRequirements(headers.user);
+  const document = SwaggerModule.createDocument(app, builder.build());
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+}

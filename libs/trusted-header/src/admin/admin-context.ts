@@ -1,0 +1,23 @@
+import { Injectable } from '@nestjs/common';
+import type { QueryRunner } from 'typeorm';
+import { recordAuditEvent, type AuditEntry } from '../sync/audit.js';
+import { DatabaseGate } from '../sync/database-gate.service.js';
+import { UserSyncService } from '../sync/user-sync.service.js';
+
+/**
+ * What every admin change needs: one bounded transaction that also writes the audit event, and, once it has
+ * committed, the identity cache of this instance dropped so the change applies from the next request.
+ */
+@Injectable()
+export class AdminChanges {
+  constructor(
+    readonly gate: DatabaseGate,
+    private readonly userSync: UserSyncService,
+  ) {}
+
+  async apply<T>(work: (runner: QueryRunner, audit: (entry: AuditEntry) => Promise<void>) => Promise<T>): Promise<T> {
+    const result = await this.gate.transaction((runner) => work(runner, (entry) => recordAuditEvent(runner, entry)));
+    this.userSync.invalidate();
+    return result;
+  }
+}

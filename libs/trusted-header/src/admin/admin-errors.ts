@@ -1,0 +1,70 @@
+import { HttpStatus, type ValidationError } from '@nestjs/common';
+import { TrustedHeaderErrorBody, TrustedHeaderException } from '../errors/trusted-header.exception.js';
+
+export interface FieldProblem {
+  readonly field: string;
+  readonly problem: string;
+}
+
+/** 400 `validation_failed`, naming each field and what is wrong with it; same shape as every other error. */
+export class AdminValidationException extends TrustedHeaderException {
+  constructor(readonly errors: readonly FieldProblem[]) {
+    super(
+      HttpStatus.BAD_REQUEST,
+      'validation_failed',
+      errors.map((error) => `${error.field}: ${error.problem}`).join('; '),
+    );
+  }
+
+  override getResponse(): TrustedHeaderErrorBody & { errors: readonly FieldProblem[] } {
+    return { ...(super.getResponse() as TrustedHeaderErrorBody), errors: this.errors };
+  }
+}
+
+/** Turns class-validator errors into field problems (nested fields as `a.b`, array items as `a[0]`). */
+export function fieldProblems(errors: readonly ValidationError[], prefix = ''): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const error of errors) {
+    const field = /^\d+$/.test(error.property)
+      ? `${prefix}[${error.property}]`
+      : prefix
+        ? `${prefix}.${error.property}`
+        : error.property;
+    for (const message of Object.values(error.constraints ?? {})) {
+      // whitelist's message names the property itself; say it the same way as the others.
+      problems.push({ field, problem: message.startsWith('property ') ? 'is not an accepted field' : message });
+    }
+    problems.push(...fieldProblems(error.children ?? [], field));
+  }
+  return problems;
+}
+
+export function notFound(what: string): TrustedHeaderException {
+  return new TrustedHeaderException(HttpStatus.NOT_FOUND, 'not_found', `${what} not found`);
+}
+
+export function conflict(message: string): TrustedHeaderException {
+  return new TrustedHeaderException(HttpStatus.CONFLICT, 'conflict', message);
+}
+
+/**
+ * Runs a statement that may hit a unique constraint and turns that violation into a 409. Done inside the
+ * transaction, before the database gate would report any other error as 503.
+ */
+export async function conflictOnUnique<T>(statement: Promise<T>, constraint: string, message: string): Promise<T> {
+  try {
+    return await statement;
+  } catch (error) {
+    if (isUniqueViolation(error, constraint)) throw conflict(message);
+    throw error;
+  }
+}
+
+/** Whether a database error is a unique violation (optionally of one constraint). */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const driverError = ((error as { driverError?: unknown })?.driverError ?? error) as {
+    code?: string;
+    constraint?: string;
+  };
+  return driverError?.code === '23505' && (constraint === undefined || driverError.constraint === constraint);
+}

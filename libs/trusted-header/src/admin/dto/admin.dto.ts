@@ -1,0 +1,108 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsOptional, ValidateIf } from 'class-validator';
+import { AUDIT_EVENT_TYPES, type AuditEventType } from '../../sync/audit.js';
+import { BOOLEAN_STRINGS, IsBooleanString, PageQueryDto, SearchPageQueryDto } from './page.dto.js';
+import { IsGroupName, IsText } from './validation.js';
+
+export class CreateGroupDto {
+  @ApiProperty({ example: 'reports', maxLength: 256 })
+  @IsGroupName()
+  name!: string;
+
+  @ApiPropertyOptional({ example: 'Can read the reports', maxLength: 1000, nullable: true })
+  @IsOptional()
+  @IsText(1000)
+  description?: string | null;
+}
+
+export class UpdateGroupDto {
+  @ApiPropertyOptional({ example: 'reports', maxLength: 256 })
+  @ValidateIf((_, value) => value !== undefined)
+  @IsGroupName()
+  name?: string;
+
+  @ApiPropertyOptional({ maxLength: 1000, nullable: true })
+  @IsOptional()
+  @IsText(1000)
+  description?: string | null;
+}
+
+export class CreateMappingDto {
+  @ApiProperty({
+    example: 'cn=analysts,ou=groups,dc=example,dc=org',
+    description: 'External group, exactly as the proxy asserts it',
+  })
+  @IsGroupName()
+  externalGroup!: string;
+
+  @ApiProperty({ example: 'reports', description: 'Name of an existing local group' })
+  @IsGroupName()
+  group!: string;
+}
+
+export class PreviewMappingDto {
+  @ApiProperty({ type: [String], example: ['cn=analysts,ou=groups,dc=example,dc=org'] })
+  @IsArray({ message: 'must be an array of group names' })
+  @ArrayMaxSize(1000, { message: 'must have at most 1000 items' })
+  @IsGroupName({ each: true })
+  externalGroups!: string[];
+}
+
+export class GrantDto {
+  @ApiProperty({ example: 'reports', description: 'Name of an existing local group' })
+  @IsGroupName()
+  group!: string;
+}
+
+export class MappingsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Only mappings of this external group (exact)' })
+  @IsOptional()
+  @IsGroupName()
+  externalGroup?: string;
+
+  @ApiPropertyOptional({ description: 'Only mappings to this local group name (exact)' })
+  @IsOptional()
+  @IsGroupName()
+  group?: string;
+}
+
+export class ExternalGroupsQueryDto extends SearchPageQueryDto {
+  @ApiPropertyOptional({ enum: BOOLEAN_STRINGS })
+  @IsOptional()
+  @IsBooleanString()
+  mapped?: 'true' | 'false';
+}
+
+export class UsersQueryDto extends SearchPageQueryDto {
+  @ApiPropertyOptional({ enum: BOOLEAN_STRINGS })
+  @IsOptional()
+  @IsBooleanString()
+  disabled?: 'true' | 'false';
+}
+
+export class AuditEventsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: AUDIT_EVENT_TYPES })
+  @IsOptional()
+  @IsIn(AUDIT_EVENT_TYPES, { message: `must be one of ${AUDIT_EVENT_TYPES.join(', ')}` })
+  type?: AuditEventType;
+
+  @ApiPropertyOptional({ description: 'Username of the admin, or `proxy`' })
+  @IsOptional()
+  @IsText(255)
+  actor?: string;
+
+  @ApiPropertyOptional({ description: 'Username the event is about' })
+  @IsOptional()
+  @IsText(255)
+  user?: string;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date-time' })
+  since?: string;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date-time' })
+  until?: string;
+}

@@ -1,0 +1,48 @@
+import { applyDecorators } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { IsNotEmpty, IsString, MaxLength, ValidateBy } from 'class-validator';
+import { hasInvisibleOrControlCharacter } from '../../identity/header-value.js';
+import { MAX_GROUP_NAME_LENGTH } from '../../identity/identity.js';
+
+const trim = Transform(({ value }) =>
+  typeof value === 'string'
+    ? value.trim()
+    : Array.isArray(value)
+      ? value.map((item) => (typeof item === 'string' ? item.trim() : item))
+      : value,
+);
+
+/** No control, zero-width, bidi or other invisible characters: names an admin reads must be what they look like. */
+export function NoControlCharacters(options: { each?: boolean } = {}): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'noControlCharacters',
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || !hasInvisibleOrControlCharacter(value),
+        defaultMessage: () => 'must not contain control or invisible characters',
+      },
+    },
+    options,
+  );
+}
+
+/** A group name (local or external): trimmed, non-empty, at most 256 characters, visible characters only. */
+export function IsGroupName(options: { each?: boolean } = {}): PropertyDecorator {
+  return applyDecorators(
+    trim,
+    IsString({ ...options, message: 'must be a string' }),
+    IsNotEmpty({ ...options, message: 'must not be empty' }),
+    MaxLength(MAX_GROUP_NAME_LENGTH, { ...options, message: `must be at most ${MAX_GROUP_NAME_LENGTH} characters` }),
+    NoControlCharacters(options),
+  );
+}
+
+/** Free text such as a description or a search term. */
+export function IsText(maxLength: number): PropertyDecorator {
+  return applyDecorators(
+    trim,
+    IsString({ message: 'must be a string' }),
+    MaxLength(maxLength, { message: `must be at most ${maxLength} characters` }),
+    NoControlCharacters(),
+  );
+}

@@ -1,0 +1,103 @@
+import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { LogThrottle } from '../common/log-throttle.js';
+import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
+import { DatabaseUnavailableException } from '../errors/trusted-header.exception.js';
+import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
+
+/**
+ * The one way the library talks to the database: bounded in time, errors turned into 503
+ * `database_unavailable` (never a 500, never a login), and connections whose work failed destroyed rather
+ * than reused.
+ */
+@Injectable()
+export class DatabaseGate {
+  private readonly logger = new Logger('TrustedHeader');
+  private readonly errors = new LogThrottle(5_000);
+
+  constructor(
+    @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  /** Waits for `work` at most AUTH_PROXY_DB_TIMEOUT_MS; HttpExceptions pass, anything else becomes a 503. */
+  async bounded<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`database did not answer within ${this.options.databaseTimeoutMs} ms`)),
+        this.options.databaseTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } catch (error) {
+      if (error instanceof HttpException) throw error;
+      const skipped = this.errors.admit('database');
+      if (skipped !== null) {
+        const more = skipped > 0 ? ` (${skipped} similar errors not logged)` : '';
+        this.logger.error(`database_unavailable: ${error instanceof Error ? error.message : String(error)}${more}`);
+      }
+      throw new DatabaseUnavailableException();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs `work` on one connection of its own, releasing or destroying it afterwards. */
+  async withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    let broken: unknown;
+    try {
+      return await work(runner);
+    } catch (error) {
+      if (!(error instanceof HttpException)) broken = error;
+      throw error;
+    } finally {
+      await releaseRunner(runner, broken);
+    }
+  }
+
+  /**
+   * Runs `work` in a READ COMMITTED transaction (whatever the DataSource's default: under REPEATABLE READ,
+   * ON CONFLICT DO NOTHING and locking re-reads fail with serialization errors when requests race).
+   */
+  async inTransaction<T>(runner: QueryRunner, work: () => Promise<T>): Promise<T> {
+    await runner.startTransaction('READ COMMITTED');
+    try {
+      const result = await work();
+      await runner.commitTransaction();
+      return result;
+    } catch (error) {
+      // A rollback that fails leaves the session inside the transaction; its error marks the connection as
+      // broken, so it is destroyed instead of being handed to the next request.
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw error;
+    }
+  }
+
+  /** One bounded statement on a connection of its own. */
+  query<T = Record<string, unknown>>(sql: string, parameters: unknown[] = []): Promise<T[]> {
+    return this.bounded(this.withRunner((runner) => runner.query(sql, parameters) as Promise<T[]>));
+  }
+
+  /** withRunner + inTransaction + bounded: one atomic, time-bounded unit of work. */
+  transaction<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    return this.bounded(this.withRunner((runner) => this.inTransaction(runner, () => work(runner))));
+  }
+}
+
+/**
+ * Returns the connection to the pool only when nothing went wrong. After a failed or timed-out statement the
+ * session may still be inside a transaction (a ROLLBACK queued behind a hung statement is dropped by the
+ * driver); handing it to the next request would let that request commit this one's half-written changes.
+ */
+async function releaseRunner(runner: QueryRunner, broken: unknown): Promise<void> {
+  const postgres = runner as QueryRunner & { releasePostgresConnection?: (error?: unknown) => Promise<void> };
+  if (broken !== undefined && typeof postgres.releasePostgresConnection === 'function') {
+    await postgres.releasePostgresConnection(broken instanceof Error ? broken : new Error(String(broken)));
+  } else {
+    await runner.release();
+  }
+}
