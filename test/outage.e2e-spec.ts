@@ -189,3 +189,67 @@ describeWithConcurrentDatabase('a stall in the middle of a sync transaction', ()
     expect(again.body.externalGroups).toEqual(['b']);
   });
 });
+
+describeWithConcurrentDatabase('pool exhaustion', () => {
+  let database: TestDatabase;
+  let api: TestApp;
+  let locker: pg.Client;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    api = await startTestApp(
+      'express',
+      { createUnknownUser: true, databaseTimeoutMs: 500 },
+      await database.options({ timeoutMs: 500, poolSize: 2 }),
+    );
+    locker = new pg.Client({ connectionString: database.url });
+    await locker.connect();
+  });
+  afterAll(async () => {
+    await locker?.end();
+    await api?.close();
+    await database?.close();
+  });
+
+  it('bounds the wait for a connection and says why, then recovers when connections come back', async () => {
+    expect((await api.request('/me', [['Remote-User', 'hot']])).status).toBe(200);
+    // Hold the user's row: every sync of a changed identity for it waits on the lock and holds a connection.
+    await locker.query('BEGIN');
+    await locker.query(`SELECT * FROM auth_proxy_users WHERE username = 'hot' FOR UPDATE`);
+    const blocked = ['a', 'b', 'c', 'd', 'e'].map((group) =>
+      api.request('/me', [
+        ['Remote-User', 'hot'],
+        ['Remote-Groups', group],
+      ]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const bystander = await api.request('/me', [
+      ['Remote-User', 'cold'],
+      ['Remote-Groups', 'x'],
+    ]);
+    const responses = await Promise.all(blocked);
+    await locker.query('ROLLBACK');
+
+    for (const response of [...responses, bystander]) {
+      expect(response.status).toBe(503);
+      expect(response.body).toEqual({ statusCode: 503, message: expect.any(String), reason: 'database_unavailable' });
+    }
+    // Connections come back: the next requests work without a restart.
+    expect(
+      (
+        await api.request('/me', [
+          ['Remote-User', 'cold'],
+          ['Remote-Groups', 'x'],
+        ])
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await api.request('/me', [
+          ['Remote-User', 'hot'],
+          ['Remote-Groups', 'a'],
+        ])
+      ).status,
+    ).toBe(200);
+  });
+});

@@ -112,6 +112,54 @@ describe.each(ADAPTERS)('proxy trust (%s)', (adapter) => {
     expect((await api.request('/probe/all', as('ext-class-group'))).body.reason).toBe('missing_group');
   });
 
+  // Every attack of THREATS 2-4 again, from an untrusted peer: none of them gets past the trust check.
+  it.each([
+    ['a plain forged user', [['Remote-User', 'admin']]],
+    [
+      'duplicate lines',
+      [
+        ['Remote-User', 'alice'],
+        ['Remote-User', 'admin'],
+      ],
+    ],
+    ['an underscore twin', [['Remote_User', 'admin']]],
+    ['a dot twin', [['Remote.User', 'admin']]],
+    [
+      'Connection naming the header',
+      [
+        ['Connection', 'Remote-User'],
+        ['Remote-User', 'admin'],
+      ],
+    ],
+    ['a fullwidth look-alike', [['Remote-User', 'ａｄｍｉｎ']]],
+    ['a zero-width look-alike', [['Remote-User', 'ad\u200bmin']]],
+    ['a placeholder', [['Remote-User', '{user}']]],
+    ['an over-long name', [['Remote-User', 'a'.repeat(300)]]],
+    [
+      'a forged admin group',
+      [
+        ['Remote-User', 'eve'],
+        ['Remote-Groups', 'admin,idp-admins'],
+      ],
+    ],
+    [
+      'an email takeover',
+      [
+        ['Remote-User', 'mallory'],
+        ['Remote-Email', 'trusted-alice@example.org'],
+      ],
+    ],
+  ] as [string, [string, string][]][])(
+    'from an untrusted peer, %s is ignored: 401 untrusted_proxy, no row',
+    async (_label, headers) => {
+      const before = Number((await api.sql(`SELECT count(*)::int AS n FROM auth_proxy_users`))[0].n);
+      const response = await api.request('/me', headers, untrusted);
+      expect(response.status).toBe(401);
+      expect(response.body.reason).toBe('untrusted_proxy');
+      expect(Number((await api.sql(`SELECT count(*)::int AS n FROM auth_proxy_users`))[0].n)).toBe(before);
+    },
+  );
+
   it('gives an untrusted peer without identity headers a plain 401 and public routes as usual', async () => {
     const me = await api.request('/me', [], untrusted);
     expect(me.status).toBe(401);
