@@ -29,7 +29,8 @@ describe.each(ADAPTERS)('admin API (%s)', (adapter) => {
   const http = () => request(api.app.getHttpServer());
   const as = (headers: Headers) => ({
     get: (path: string) => http().get(path).set(headers),
-    post: (path: string, body?: object) => http().post(path).set(headers).send(body),
+    post: (path: string, body?: object) =>
+      http().post(path).set(headers).set('Content-Type', 'application/json').send(body),
     patch: (path: string, body: object) => http().patch(path).set(headers).send(body),
     delete: (path: string) => http().delete(path).set(headers),
   });
@@ -53,8 +54,8 @@ describe.each(ADAPTERS)('admin API (%s)', (adapter) => {
       ['get', '/admin/external-groups'],
       ['get', '/admin/users'],
       ['get', '/admin/users/00000000-0000-4000-8000-000000000000'],
-      ['post', '/admin/users/00000000-0000-4000-8000-000000000000/disable'],
-      ['post', '/admin/users/00000000-0000-4000-8000-000000000000/enable'],
+      ['post', '/admin/users/00000000-0000-4000-8000-000000000000/disable', {}],
+      ['post', '/admin/users/00000000-0000-4000-8000-000000000000/enable', {}],
       ['post', '/admin/users/00000000-0000-4000-8000-000000000000/grants', { group: 'x' }],
       ['delete', '/admin/users/00000000-0000-4000-8000-000000000000/grants/00000000-0000-4000-8000-000000000000'],
       ['get', '/admin/audit-events'],
@@ -94,6 +95,24 @@ describe.each(ADAPTERS)('admin API (%s)', (adapter) => {
       const lead = as({ 'Remote-User': name('lead'), 'Remote-Groups': name('ops-leads') });
       await lead.get('/admin/groups').expect(200);
       expect(adminGroupId).toBeDefined();
+    });
+
+    it('refuses POSTs a cross-site form could send: 415 unless the body is JSON', async () => {
+      const form = await http()
+        .post('/admin/group-mappings')
+        .set(root)
+        .set('Content-Type', 'application/x-www-form-urlencoded')
+        .send('externalGroup=staff&group=admin');
+      expect({ status: form.status, reason: form.body.reason }).toEqual({
+        status: 415,
+        reason: 'unsupported_media_type',
+      });
+      const bodiless = await http().post('/admin/users/00000000-0000-4000-8000-000000000000/disable').set(root);
+      expect(bodiless.status).toBe(415);
+      const text = await http().post('/admin/groups').set(root).set('Content-Type', 'text/plain').send('x');
+      expect(text.status).toBe(415);
+      const mappings = await admin.get('/admin/group-mappings').query({ externalGroup: 'staff' });
+      expect(mappings.body.total).toBe(0);
     });
 
     it('ignores a spoofed admin from an untrusted peer', async () => {
@@ -163,13 +182,13 @@ describe.each(ADAPTERS)('admin API (%s)', (adapter) => {
       [{ name: 'bad\u0007name' }, 'name', 'must not contain control or invisible characters'],
       [{ name: 'zero\u200bwidth' }, 'name', 'must not contain control or invisible characters'],
       [{ name: 42 }, 'name', 'must be a string'],
-      [{}, 'name', 'must not be empty'],
+      [{}, 'name', 'must be a string'],
       [{ name: 'ok', description: 'd'.repeat(1001) }, 'description', 'must be at most 1000 characters'],
       [{ name: 'ok', admin: true }, 'admin', 'is not an accepted field'],
     ])('400 naming the field for %j', async (body, field, problem) => {
       const response = await admin.post('/admin/groups', body).expect(400);
       expect(response.body).toMatchObject({ statusCode: 400, reason: 'validation_failed' });
-      expect(response.body.errors).toEqual(expect.arrayContaining([{ field, problem }]));
+      expect(response.body.errors).toEqual([{ field, problem }]);
       expect(response.body.message).toContain(`${field}: ${problem}`);
     });
 
@@ -351,12 +370,12 @@ describe.each(ADAPTERS)('admin API (%s)', (adapter) => {
       const gina = as({ 'Remote-User': name('gina') });
       await gina.get('/me').expect(200);
       const id = await userId(name('gina'));
-      expect((await admin.post(`/admin/users/${id}/disable`).expect(200)).body.disabled).toBe(true);
+      expect((await admin.post(`/admin/users/${id}/disable`, {}).expect(200)).body.disabled).toBe(true);
       expect((await gina.get('/me').expect(403)).body.reason).toBe('user_disabled');
-      expect((await admin.post(`/admin/users/${id}/enable`).expect(200)).body.disabled).toBe(false);
+      expect((await admin.post(`/admin/users/${id}/enable`, {}).expect(200)).body.disabled).toBe(false);
       await gina.get('/me').expect(200);
       await admin.get('/me').expect(200);
-      const self = await admin.post(`/admin/users/${await userId(name('root'))}/disable`).expect(409);
+      const self = await admin.post(`/admin/users/${await userId(name('root'))}/disable`, {}).expect(409);
       expect(self.body.reason).toBe('conflict');
       const types = (await audit(`user=${name('gina')}`)).map((event: { type: string }) => event.type);
       expect(types).toEqual(expect.arrayContaining(['user_disabled', 'user_enabled']));
@@ -378,6 +397,14 @@ describe.each(ADAPTERS)('admin API (%s)', (adapter) => {
       expect(none.body).toEqual({ items: [], total: 0, page: 1, perPage: 20 });
       const bad = await admin.get('/admin/audit-events').query({ type: 'nonsense', since: 'yesterday' }).expect(400);
       expect(bad.body.errors.map((error: { field: string }) => error.field).sort()).toEqual(['since', 'type']);
+      for (const since of ['2024', '2024-W01-1', '2024-01-01T10:00:00,5Z']) {
+        expect((await admin.get('/admin/audit-events').query({ since })).status).toBe(400);
+      }
+      expect((await admin.get('/admin/audit-events').query({ page: '900000000000000000' })).status).toBe(400);
+      await admin
+        .get('/admin/audit-events')
+        .query({ since: '2024-01-01', until: '2999-01-01T00:00:00+01:00' })
+        .expect(200);
     });
 
     it('writes nothing when the change fails', async () => {

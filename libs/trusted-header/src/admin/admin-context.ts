@@ -16,7 +16,16 @@ export class AdminChanges {
   ) {}
 
   async apply<T>(work: (runner: QueryRunner, audit: (entry: AuditEntry) => Promise<void>) => Promise<T>): Promise<T> {
-    const result = await this.gate.transaction((runner) => work(runner, (entry) => recordAuditEvent(runner, entry)));
+    const committed = this.gate.withRunner((runner) =>
+      this.gate.inTransaction(runner, () => work(runner, (entry) => recordAuditEvent(runner, entry))),
+    );
+    // A change that outlives the request's time bound may still commit: drop the cache whenever it does, not
+    // only when the request is still waiting for it.
+    committed.then(
+      () => this.userSync.invalidate(),
+      () => undefined,
+    );
+    const result = await this.gate.bounded(committed);
     this.userSync.invalidate();
     return result;
   }

@@ -6,7 +6,8 @@ export const adminValidationPipe = new ValidationPipe({
   whitelist: true,
   forbidNonWhitelisted: true,
   transform: true,
-  stopAtFirstError: false,
+  // One problem per field: the first rule it breaks (a missing name is "must be a string", not also "too long").
+  stopAtFirstError: true,
   exceptionFactory: (errors) => new AdminValidationException(fieldProblems(errors)),
 });
 

@@ -5,19 +5,40 @@ import type { AuthenticatedUser } from '../sync/authenticated-user.js';
 
 /**
  * Admin API access: logged in (401 otherwise) and an admin (403 `admin_required` otherwise), that is a member
- * of AUTH_PROXY_ADMIN_GROUPS through the proxy or of the local admin group. Authenticates by itself, so the
- * admin API is protected even in an application without a global guard.
+ * of AUTH_PROXY_ADMIN_GROUPS through the proxy or of the local admin group.
+ *
+ * It always authenticates itself, whatever `request.user` already holds (a session middleware may have put a
+ * stale or forged user there); after a global TrustedHeaderGuard that second pass is a cache hit.
+ *
+ * State-changing POSTs must be `application/json` (415 `unsupported_media_type` otherwise): identity rides on
+ * the proxy's session cookie, and a cross-site HTML form can send a form-encoded or body-less POST without a
+ * CORS preflight, but not a JSON one. PATCH and DELETE always need a preflight.
  */
 @Injectable()
 export class AdminGuard implements CanActivate {
   constructor(private readonly authentication: TrustedHeaderGuard) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<{ user?: AuthenticatedUser }>();
-    if (context.getType() !== 'http' || !request.user) await this.authentication.canActivate(context);
-    if (!request.user?.isAdmin) {
+    const request = context
+      .switchToHttp()
+      .getRequest<{ user?: AuthenticatedUser; method?: string; headers?: Record<string, unknown> }>();
+    request.user = undefined;
+    await this.authentication.canActivate(context);
+    const user = request.user as AuthenticatedUser | undefined;
+    if (!user?.isAdmin) {
       throw new TrustedHeaderException(HttpStatus.FORBIDDEN, 'admin_required', 'Only admins may use the admin API');
+    }
+    if (request.method === 'POST' && !isJson(request.headers?.['content-type'])) {
+      throw new TrustedHeaderException(
+        HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+        'unsupported_media_type',
+        'Admin API changes must be sent as application/json',
+      );
     }
     return true;
   }
+}
+
+function isJson(contentType: unknown): boolean {
+  return typeof contentType === 'string' && /^application\/json\s*(;|$)/i.test(contentType.trim());
 }

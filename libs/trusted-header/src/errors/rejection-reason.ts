@@ -25,6 +25,7 @@ export type RejectionReason =
   | 'unsupported_context'
   // admin API
   | 'admin_required'
+  | 'unsupported_media_type'
   | 'validation_failed'
   | 'not_found'
   | 'conflict'

@@ -17,13 +17,18 @@ export interface UserRow {
 
 const USER_COLUMNS = 'id, username, email, display_name, disabled, sync_fingerprint';
 
+/**
+ * `forUpdate` takes FOR NO KEY UPDATE: it serialises syncs of one user without blocking the foreign-key checks
+ * of rows that reference the user (grants, memberships, audit events), which would otherwise deadlock with
+ * admin changes.
+ */
 export async function findUserByUsername(
   runner: QueryRunner,
   username: string,
   forUpdate = false,
 ): Promise<UserRow | undefined> {
   const rows: UserRow[] = await runner.query(
-    `SELECT ${USER_COLUMNS} FROM auth_proxy_users WHERE username = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    `SELECT ${USER_COLUMNS} FROM auth_proxy_users WHERE username = $1${forUpdate ? ' FOR NO KEY UPDATE' : ''}`,
     [username],
   );
   return rows[0];

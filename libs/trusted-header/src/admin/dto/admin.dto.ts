@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsOptional, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, ValidateIf } from 'class-validator';
 import { AUDIT_EVENT_TYPES, type AuditEventType } from '../../sync/audit.js';
 import { BOOLEAN_STRINGS, IsBooleanString, PageQueryDto, SearchPageQueryDto } from './page.dto.js';
-import { IsGroupName, IsText } from './validation.js';
+import { IsGroupName, IsText, IsTimestamp } from './validation.js';
 
 export class CreateGroupDto {
   @ApiProperty({ example: 'reports', maxLength: 256 })
@@ -98,11 +98,11 @@ export class AuditEventsQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ format: 'date-time' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date-time' })
+  @IsTimestamp()
   since?: string;
 
   @ApiPropertyOptional({ format: 'date-time' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date-time' })
+  @IsTimestamp()
   until?: string;
 }

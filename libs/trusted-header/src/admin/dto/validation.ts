@@ -46,3 +46,17 @@ export function IsText(maxLength: number): PropertyDecorator {
     NoControlCharacters(),
   );
 }
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** A date (`2026-11-22`) or an RFC 3339 date-time (`2026-11-22T10:00:00Z`): forms both JS and PostgreSQL read alike. */
+export function IsTimestamp(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isTimestamp',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' && RFC3339.test(value) && !Number.isNaN(Date.parse(value)),
+      defaultMessage: () => 'must be a date (YYYY-MM-DD) or an RFC 3339 date-time',
+    },
+  });
+}

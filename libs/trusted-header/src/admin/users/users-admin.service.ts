@@ -124,9 +124,10 @@ export class UsersAdminService {
 }
 
 async function lockUser(runner: QueryRunner, id: string): Promise<{ id: string; username: string; disabled: boolean }> {
-  const [user] = await runner.query(`SELECT id, username, disabled FROM auth_proxy_users WHERE id = $1 FOR UPDATE`, [
-    id,
-  ]);
+  const [user] = await runner.query(
+    `SELECT id, username, disabled FROM auth_proxy_users WHERE id = $1 FOR NO KEY UPDATE`,
+    [id],
+  );
   if (!user) throw notFound('User');
   return user;
 }
