@@ -222,7 +222,17 @@ describeWithConcurrentDatabase('pool exhaustion', () => {
         ['Remote-Groups', group],
       ]),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Wait until both pooled connections are stuck on the lock, so the bystander finds the pool empty.
+    // (pg_stat_activity is a snapshot per transaction: clear it on every look.)
+    const deadline = Date.now() + 5_000;
+    for (let waiting = 0; waiting < 2; ) {
+      if (Date.now() > deadline) throw new Error('the blocked requests never waited on the lock');
+      await locker.query('SELECT pg_stat_clear_snapshot()');
+      const { rows } = await locker.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      waiting = rows[0].n;
+    }
     const bystander = await api.request('/me', [
       ['Remote-User', 'cold'],
       ['Remote-Groups', 'x'],

@@ -101,10 +101,7 @@ http {
 export async function startCaddy(ports: Ports, config = proxyConfig('Caddyfile')): Promise<RunningProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'caddy-'));
   const port = await freePort();
-  writeFileSync(
-    join(dir, 'Caddyfile'),
-    `{\n\tadmin off\n}\n\n${withPorts(config, 8081, port, ports)}`,
-  );
+  writeFileSync(join(dir, 'Caddyfile'), `{\n\tadmin off\n}\n\n${withPorts(config, 8081, port, ports)}`);
   return launch('caddy', 'caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], port, dir);
 }
 
