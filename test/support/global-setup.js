@@ -7,7 +7,7 @@ export default function globalSetup() {
     process.stdout.write(`\n[tests] database: PostgreSQL at ${shown} (a fresh database per test file); nothing skipped\n`);
   } else {
     process.stdout.write(
-      '\n[tests] database: embedded PGlite (in memory, per test file). SKIPPING the concurrency and outage tests:\n' +
+      '\n[tests] database: embedded PGlite (in memory, per test file). SKIPPING the concurrency, outage and load tests:\n' +
         '        they need concurrent sessions, which PGlite does not serve. Set DATABASE_URL=postgres://... to run them.\n',
     );
   }
