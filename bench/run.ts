@@ -17,8 +17,11 @@ import { JWT_SECRET } from './shared.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const results = join(root, 'bench', 'results');
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 2);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 1);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Variants run interleaved, round after round; the report takes each one's median, which tames the noise of
+ * a client and a server sharing two cores. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 
 type Variant = 'raw' | 'none' | 'guard' | 'jwt';
@@ -218,12 +221,41 @@ function ratio(a?: Measurement, b?: Measurement): string {
   return a && b ? `${((100 * a.requestsPerSecond) / b.requestsPerSecond).toFixed(1)} %` : 'n/a';
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
-  const measurements: Measurement[] = [await measure('raw', 'express')];
-  for (const adapter of ['express', 'fastify'] as const) {
-    for (const variant of ['none', 'guard', 'jwt'] as const) measurements.push(await measure(variant, adapter));
+  const runs: Measurement[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    runs.push(await measure('raw', 'express'));
+    for (const adapter of ['express', 'fastify'] as const) {
+      for (const variant of ['none', 'guard', 'jwt'] as const) runs.push(await measure(variant, adapter));
+    }
   }
+  const keys = [...new Set(runs.map((m) => `${m.variant}/${m.adapter}`))];
+  const measurements: Measurement[] = keys.map((key) => {
+    const same = runs.filter((m) => `${m.variant}/${m.adapter}` === key);
+    return {
+      ...same[0]!,
+      requestsPerSecond: median(same.map((m) => m.requestsPerSecond)),
+      p50: median(same.map((m) => m.p50)),
+      p99: median(same.map((m) => m.p99)),
+      non2xx: same.reduce((sum, m) => sum + m.non2xx, 0),
+      statements: same[0]!.statements === undefined ? undefined : same.reduce((sum, m) => sum + (m.statements ?? 0), 0),
+      writes: same[0]!.writes === undefined ? undefined : same.reduce((sum, m) => sum + (m.writes ?? 0), 0),
+    };
+  });
+  const roundRatios = (adapter: Adapter) =>
+    Array.from({ length: ROUNDS }, (_, round) => {
+      const inRound = runs.slice(round * 7, round * 7 + 7);
+      const guard = inRound.find((m) => m.variant === 'guard' && m.adapter === adapter)!;
+      const none = inRound.find((m) => m.variant === 'none' && m.adapter === adapter)!;
+      return ((100 * guard.requestsPerSecond) / none.requestsPerSecond).toFixed(0);
+    }).join(', ');
   const cache = measureCache();
   const cold = await measureColdPath();
 
@@ -233,7 +265,7 @@ async function main(): Promise<void> {
     '# Benchmark results',
     '',
     `Run ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
-    `autocannon, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured per variant, each server in its own process; client and server share the machine.`,
+    `autocannon, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured per variant, ${ROUNDS} interleaved rounds, medians shown; each server in its own process; client and server share the machine.`,
     '',
     '| variant | adapter | req/s | p50 ms | p99 ms | non-2xx | DB statements | DB writes |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -246,8 +278,9 @@ async function main(): Promise<void> {
     '|---|---:|---:|',
     `| (c) guard / (b) no auth | ${ratio(find('guard', 'express'), find('none', 'express'))} | ${ratio(find('guard', 'fastify'), find('none', 'fastify'))} |`,
     `| (c) guard / (d) passport-jwt | ${ratio(find('guard', 'express'), find('jwt', 'express'))} | ${ratio(find('guard', 'fastify'), find('jwt', 'fastify'))} |`,
+    `| (c) / (b) in each round, % | ${roundRatios('express')} | ${roundRatios('fastify')} |`,
     '',
-    `Steady state (c): DB statements and writes counted by a TypeORM logger over the measured ${SECONDS} s, after warm-up.`,
+    `Steady state (c): DB statements and writes counted by a TypeORM logger over the measured seconds of all rounds, after warm-up.`,
     '',
     `Identity cache: ${(cache.bytesPer10k / 2 ** 20).toFixed(1)} MiB of heap for 10,000 cached identities (2 groups each); after 20,000 inserts the cache holds ${cache.sizeAfter20k} (bound ${cache.max}).`,
     '',
