@@ -1,5 +1,6 @@
 import { HttpStatus, type ValidationError } from '@nestjs/common';
 import { TrustedHeaderErrorBody, TrustedHeaderException } from '../errors/trusted-header.exception.js';
+import { isUniqueViolation } from '../sync/database-errors.js';
 
 export interface FieldProblem {
   readonly field: string;
@@ -58,13 +59,4 @@ export async function conflictOnUnique<T>(statement: Promise<T>, constraint: str
     if (isUniqueViolation(error, constraint)) throw conflict(message);
     throw error;
   }
-}
-
-/** Whether a database error is a unique violation (optionally of one constraint). */
-export function isUniqueViolation(error: unknown, constraint?: string): boolean {
-  const driverError = ((error as { driverError?: unknown })?.driverError ?? error) as {
-    code?: string;
-    constraint?: string;
-  };
-  return driverError?.code === '23505' && (constraint === undefined || driverError.constraint === constraint);
 }

@@ -7,6 +7,7 @@ import type { Identity } from '../identity/identity.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { PROXY_ACTOR, recordAuditEvent } from './audit.js';
+import { isUniqueViolation } from './database-errors.js';
 import { DatabaseGate } from './database-gate.service.js';
 import { identityCacheKey, syncFingerprint } from './fingerprint.js';
 import {
@@ -23,7 +24,6 @@ type SyncOutcome =
   | { readonly disabled: true; readonly username: string }
   | { readonly disabled: false; readonly user: AuthenticatedUser };
 
-const UNIQUE_VIOLATION = '23505';
 const EMAIL_INDEX = 'auth_proxy_users_email_key';
 
 /**
@@ -119,7 +119,7 @@ export class UserSyncService {
         return await this.gate.inTransaction(runner, () => this.write(runner, identity, true));
       } catch (error) {
         // Two new users racing for one email: the loser retries without it instead of failing the login.
-        if (!isEmailConflict(error)) throw error;
+        if (!isUniqueViolation(error, EMAIL_INDEX)) throw error;
         return await this.gate.inTransaction(runner, () => this.write(runner, identity, false));
       }
     });
@@ -203,10 +203,4 @@ export class UserSyncService {
       isAdmin: groups.has(this.options.adminLocalGroup),
     });
   }
-}
-
-function isEmailConflict(error: unknown): boolean {
-  const driverError = (error as { driverError?: { code?: string; constraint?: string } })?.driverError ?? error;
-  const { code, constraint } = (driverError ?? {}) as { code?: string; constraint?: string };
-  return code === UNIQUE_VIOLATION && constraint === EMAIL_INDEX;
 }
