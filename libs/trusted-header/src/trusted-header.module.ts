@@ -1,4 +1,5 @@
 import { Logger, Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { resolveTrustedHeaderOptions } from './config/resolve-options.js';
 import type { ResolvedTrustedHeaderOptions, TrustedHeaderOptions } from './config/trusted-header-options.js';
@@ -52,13 +53,36 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
   ],
 })
 export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule implements NestModule {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly inspector: RequestInspector,
+  ) {
+    super();
+  }
+
   /** Validates the options right away, so bad options fail where they are written, before anything starts. */
   static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
     resolveTrustedHeaderOptions(options);
     return super.forRoot(options);
   }
 
+  /**
+   * Inspects every request before routing, so identity headers of untrusted peers are gone before any guard or
+   * handler runs. On Fastify a native onRequest hook does it: Nest middleware there goes through
+   * @fastify/middie, which cost about a quarter of the throughput in the benchmark.
+   */
   configure(consumer: MiddlewareConsumer): void {
+    const adapter = this.adapterHost?.httpAdapter;
+    if (adapter?.getType() === 'fastify') {
+      const fastify = adapter.getInstance<{
+        addHook(name: 'onRequest', hook: (request: unknown, reply: unknown, done: () => void) => void): void;
+      }>();
+      fastify.addHook('onRequest', (request, _reply, done) => {
+        this.inspector.inspect(request);
+        done();
+      });
+      return;
+    }
     consumer.apply(TrustedHeaderMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 }

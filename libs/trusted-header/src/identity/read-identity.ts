@@ -24,6 +24,7 @@ function reject(reason: Extract<IdentityResult, { kind: 'rejected' }>['reason'],
  */
 export function compileIdentityReader(rules: IdentityRules): IdentityReader {
   const { exact, twins, twinLengths } = indexHeaderNames(rules);
+  const parsed = new Map<string, IdentityResult>();
 
   return (rawHeaders) => {
     const values: Partial<Record<Role, string>> = {};
@@ -56,9 +57,21 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
       }
     }
     if (values.user === undefined) return { kind: 'anonymous' };
-    return buildIdentity(values, rules);
+    // The same few identities arrive again and again: decoding, normalising and checking their values once is
+    // enough. NUL cannot occur in a header value, so it separates the parts of the key.
+    const key = `${values.user}\0${values.email ?? '\u0001'}\0${values.name ?? '\u0001'}\0${values.groups ?? '\u0001'}`;
+    let result = parsed.get(key);
+    if (result === undefined) {
+      result = buildIdentity(values, rules);
+      if (parsed.size >= PARSED_LIMIT) parsed.clear();
+      parsed.set(key, result);
+    }
+    return result;
   };
 }
+
+/** Bound on remembered parses per reader; a flood of distinct identities only makes it start over. */
+const PARSED_LIMIT = 4096;
 
 interface HeaderNameIndex {
   readonly exact: ReadonlyMap<string, Role>;
@@ -149,8 +162,13 @@ function buildIdentity(values: Partial<Record<Role, string>>, rules: IdentityRul
     }
   }
 
-  return {
+  return Object.freeze({
     kind: 'identity',
-    identity: { username: username.username, email, displayName, groups: [...groups].sort() },
-  };
+    identity: Object.freeze({
+      username: username.username,
+      email,
+      displayName,
+      groups: Object.freeze([...groups].sort()),
+    }),
+  });
 }
