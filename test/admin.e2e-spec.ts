@@ -192,6 +192,21 @@ describe.each(ADAPTERS)('admin API (%s)', (adapter) => {
       expect(response.body.message).toContain(`${field}: ${problem}`);
     });
 
+    it('keeps the one error shape for errors the HTTP layer raises itself', async () => {
+      const malformed = await http()
+        .post('/admin/groups')
+        .set(root)
+        .set('Content-Type', 'application/json')
+        .send('{"name":');
+      expect(malformed.status).toBe(400);
+      expect(malformed.body).toEqual({ statusCode: 400, message: expect.any(String), reason: 'bad_request' });
+      const unknown = await admin.get('/admin/no-such-resource').expect(404);
+      expect(unknown.body).toEqual({ statusCode: 404, message: expect.any(String), reason: 'not_found' });
+      const huge = await admin.post('/admin/groups', { name: 'x', description: 'd'.repeat(3_000_000) });
+      expect(huge.status).toBe(413);
+      expect(huge.body).toEqual({ statusCode: 413, message: expect.any(String), reason: 'payload_too_large' });
+    });
+
     it('400 for ids and query values that are not what they should be', async () => {
       const id = await admin.get('/admin/groups/not-a-uuid').expect(400);
       expect(id.body.errors).toEqual([{ field: 'id', problem: 'must be a UUID' }]);

@@ -6,7 +6,7 @@ import { UserSyncService, type TrustedHeaderOptions } from 'nestjs-trusted-heade
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AppModule } from '../../apps/reference-app/src/app.module.js';
 import type { HttpAdapterName } from '../../apps/reference-app/src/config/app-config.js';
-import { setupOpenApi } from '../../apps/reference-app/src/openapi.js';
+import { configureApp } from '../../apps/reference-app/src/configure-app.js';
 import { ProbeController } from './probe.controller.js';
 import { CapturedLogger } from './captured-logger.js';
 import { QueryCounter } from './query-counter.js';
@@ -66,7 +66,7 @@ export async function startTestApp(
   });
   // On Fastify, Swagger UI loads @fastify/static, which requires an ESM-only module that Jest's module loader
   // cannot require(); Node itself can, and test/reference-app.e2e-spec.ts checks /docs on Fastify there.
-  if (adapter === 'express') setupOpenApi(app, trustedHeader);
+  configureApp(app, trustedHeader, adapter === 'express');
   await app.listen(0, host);
   const address = app.getHttpServer().address() as { port: number };
   const source = app.get(DataSource);

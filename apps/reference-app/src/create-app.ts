@@ -4,7 +4,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import type { HttpAdapterName } from './config/app-config.js';
-import { setupOpenApi } from './openapi.js';
+import { configureApp } from './configure-app.js';
 
 /** Builds the reference app on Express or Fastify; used by main.ts and by the end-to-end tests. */
 export async function createApp(
@@ -17,6 +17,6 @@ export async function createApp(
     ...nestOptions,
     abortOnError: false,
   });
-  setupOpenApi(app, options.trustedHeader);
+  configureApp(app, options.trustedHeader);
   return app;
 }

@@ -33,6 +33,7 @@ export {
   type TrustedHeaderErrorBody,
 } from './errors/trusted-header.exception.js';
 export type { RejectionReason } from './errors/rejection-reason.js';
+export { TrustedHeaderErrorShapeFilter } from './errors/error-shape.filter.js';
 
 // Users, groups and schema
 export type { AuthenticatedUser } from './sync/authenticated-user.js';

@@ -1,0 +1,67 @@
+import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+
+const REASONS: Record<number, string> = {
+  400: 'bad_request',
+  401: 'missing_identity',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+};
+
+/**
+ * Gives every error the library's shape, `{ statusCode, message, reason }`: also the ones Nest, Express or
+ * Fastify raise themselves (malformed JSON, a body too large, an unknown route). Errors that are not HTTP
+ * errors become 500 `internal_error` with no detail for the client and the cause in the log.
+ * Register it with `app.useGlobalFilters(new TrustedHeaderErrorShapeFilter(app.get(HttpAdapterHost)))`.
+ */
+@Catch()
+export class TrustedHeaderErrorShapeFilter implements ExceptionFilter {
+  private readonly logger = new Logger('TrustedHeader');
+
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const { httpAdapter } = this.adapterHost;
+    const response = host.switchToHttp().getResponse();
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      const object = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : { message: body };
+      const message = Array.isArray(object.message)
+        ? object.message.join('; ')
+        : String(object.message ?? exception.message);
+      const { error: _error, ...rest } = object;
+      httpAdapter.reply(
+        response,
+        { ...rest, statusCode: status, message, reason: object.reason ?? REASONS[status] ?? 'http_error' },
+        status,
+      );
+      return;
+    }
+    // Body parsers report their errors as plain errors carrying a status (Fastify) or statusCode (Express).
+    const status = Number(
+      (exception as { statusCode?: unknown; status?: unknown })?.statusCode ??
+        (exception as { status?: unknown })?.status,
+    );
+    if (status >= 400 && status < 500) {
+      const message = exception instanceof Error ? exception.message : 'Bad request';
+      httpAdapter.reply(response, { statusCode: status, message, reason: REASONS[status] ?? 'bad_request' }, status);
+      return;
+    }
+    this.logger.error(
+      `internal_error: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`,
+    );
+    httpAdapter.reply(
+      response,
+      { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', reason: 'internal_error' },
+      HttpStatus.INTERNAL_SERVER_ERROR,
+    );
+  }
+}
