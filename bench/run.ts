@@ -24,7 +24,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 
-type Variant = 'raw' | 'none' | 'guard' | 'jwt';
+type Variant = 'raw' | 'none' | 'noop' | 'guard' | 'jwt';
 type Adapter = 'express' | 'fastify';
 interface Measurement {
   variant: Variant;
@@ -40,6 +40,7 @@ interface Measurement {
 const LABELS: Record<Variant, string> = {
   raw: '(a) node:http',
   none: '(b) Nest, no auth',
+  noop: "(b') Nest + allow-all global guard",
   guard: '(c) Nest + TrustedHeaderGuard',
   jwt: '(d) Nest + passport-jwt HS256',
 };
@@ -233,7 +234,7 @@ async function main(): Promise<void> {
   for (let round = 0; round < ROUNDS; round += 1) {
     runs.push(await measure('raw', 'express'));
     for (const adapter of ['express', 'fastify'] as const) {
-      for (const variant of ['none', 'guard', 'jwt'] as const) runs.push(await measure(variant, adapter));
+      for (const variant of ['none', 'noop', 'guard', 'jwt'] as const) runs.push(await measure(variant, adapter));
     }
   }
   const keys = [...new Set(runs.map((m) => `${m.variant}/${m.adapter}`))];
@@ -251,7 +252,7 @@ async function main(): Promise<void> {
   });
   const roundRatios = (adapter: Adapter) =>
     Array.from({ length: ROUNDS }, (_, round) => {
-      const inRound = runs.slice(round * 7, round * 7 + 7);
+      const inRound = runs.slice(round * 9, round * 9 + 9);
       const guard = inRound.find((m) => m.variant === 'guard' && m.adapter === adapter)!;
       const none = inRound.find((m) => m.variant === 'none' && m.adapter === adapter)!;
       return ((100 * guard.requestsPerSecond) / none.requestsPerSecond).toFixed(0);
@@ -279,6 +280,8 @@ async function main(): Promise<void> {
     `| (c) guard / (b) no auth | ${ratio(find('guard', 'express'), find('none', 'express'))} | ${ratio(find('guard', 'fastify'), find('none', 'fastify'))} |`,
     `| (c) guard / (d) passport-jwt | ${ratio(find('guard', 'express'), find('jwt', 'express'))} | ${ratio(find('guard', 'fastify'), find('jwt', 'fastify'))} |`,
     `| (c) / (b) in each round, % | ${roundRatios('express')} | ${roundRatios('fastify')} |`,
+    `| (b') allow-all guard / (b) no auth | ${ratio(find('noop', 'express'), find('none', 'express'))} | ${ratio(find('noop', 'fastify'), find('none', 'fastify'))} |`,
+    `| (c) guard / (b') allow-all guard | ${ratio(find('guard', 'express'), find('noop', 'express'))} | ${ratio(find('guard', 'fastify'), find('noop', 'fastify'))} |`,
     '',
     `Steady state (c): DB statements and writes counted by a TypeORM logger over the measured seconds of all rounds, after warm-up.`,
     '',

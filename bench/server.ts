@@ -3,6 +3,7 @@
  * Every variant answers GET /hello with the same JSON body.
  *   raw    node:http, no framework (the ceiling)
  *   none   Nest, no authentication
+ *   noop   Nest with a global guard that allows everything: what any global guard costs in Nest itself
  *   guard  Nest with TrustedHeaderGuard as the global guard (users in embedded PGlite, or DATABASE_URL)
  *   jwt    Nest with passport-jwt verifying an HS256 bearer token (what teams use instead)
  */
@@ -69,6 +70,13 @@ class GuardController {
 }
 
 @Injectable()
+class AllowAllGuard {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+@Injectable()
 class BenchJwtStrategy extends PassportStrategy(JwtStrategy, 'jwt') {
   constructor() {
     super({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: JWT_SECRET, algorithms: ['HS256'] });
@@ -90,6 +98,13 @@ class JwtController {
 class BenchModule {
   static async forVariant(variant: string): Promise<DynamicModule> {
     if (variant === 'none') return { module: BenchModule, controllers: [NoAuthController] };
+    if (variant === 'noop') {
+      return {
+        module: BenchModule,
+        controllers: [NoAuthController],
+        providers: [{ provide: APP_GUARD, useClass: AllowAllGuard }],
+      };
+    }
     if (variant === 'jwt') {
       return {
         module: BenchModule,
