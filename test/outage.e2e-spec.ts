@@ -12,16 +12,12 @@ describeWithConcurrentDatabase('database outage', () => {
 
     beforeAll(async () => {
       database = await createTestDatabase();
-      const target = new URL(database.url!);
-      relay = new TcpRelay(target.hostname, Number(target.port || 5432));
-      await relay.start();
-      const viaRelay = new URL(database.url!);
-      viaRelay.hostname = '127.0.0.1';
-      viaRelay.port = String(relay.port);
+      let viaRelay: string;
+      ({ relay, url: viaRelay } = await TcpRelay.inFrontOf(database.url!));
       api = await startTestApp(
         adapter,
         { createUnknownUser: true, databaseTimeoutMs: 500 },
-        await database.options({ url: viaRelay.toString(), timeoutMs: 500 }),
+        await database.options({ url: viaRelay, timeoutMs: 500 }),
       );
     });
     afterAll(async () => {
@@ -107,17 +103,13 @@ describeWithConcurrentDatabase('a stall in the middle of a sync transaction', ()
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const target = new URL(database.url!);
-    relay = new TcpRelay(target.hostname, Number(target.port || 5432));
-    await relay.start();
-    const viaRelay = new URL(database.url!);
-    viaRelay.hostname = '127.0.0.1';
-    viaRelay.port = String(relay.port);
+    let viaRelay: string;
+    ({ relay, url: viaRelay } = await TcpRelay.inFrontOf(database.url!));
     // One connection, so the request after the stall gets the very connection the stalled one used.
     api = await startTestApp(
       'express',
       { createUnknownUser: true, databaseTimeoutMs: 400 },
-      await database.options({ url: viaRelay.toString(), timeoutMs: 400, poolSize: 1 }),
+      await database.options({ url: viaRelay, timeoutMs: 400, poolSize: 1 }),
     );
     locker = new pg.Client({ connectionString: database.url });
     await locker.connect();
@@ -225,7 +217,7 @@ describeWithConcurrentDatabase('pool exhaustion', () => {
     // Wait until both pooled connections are stuck on the lock, so the bystander finds the pool empty.
     // (pg_stat_activity is a snapshot per transaction: clear it on every look.)
     const deadline = Date.now() + 5_000;
-    for (let waiting = 0; waiting < 2; ) {
+    for (let waiting = 0; waiting < 2;) {
       if (Date.now() > deadline) throw new Error('the blocked requests never waited on the lock');
       await locker.query('SELECT pg_stat_clear_snapshot()');
       const { rows } = await locker.query(

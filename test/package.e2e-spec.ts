@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './support/free-port.js';
 import { rawRequest } from './support/raw-request.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -141,12 +141,7 @@ describe('the packed library in a fresh Nest app', () => {
     database = await createTestDatabase();
     const options = (await database.options()) as { url?: string; host?: string };
     const url = options.url ?? `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(options.host!)}`;
-    const port = await new Promise<number>((done) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port: free } = probe.address() as { port: number };
-        probe.close(() => done(free));
-      });
-    });
+    const port = await freePort();
     const child = spawn(process.execPath, ['dist/main.js'], {
       cwd: app,
       env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: url, AUTH_PROXY_CREATE_UNKNOWN_USER: 'true' },

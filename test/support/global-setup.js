@@ -4,7 +4,9 @@ export default function globalSetup() {
   if (url) {
     const shown = new URL(url);
     if (shown.password) shown.password = '***';
-    process.stdout.write(`\n[tests] database: PostgreSQL at ${shown} (a fresh database per test file); nothing skipped\n`);
+    process.stdout.write(
+      `\n[tests] database: PostgreSQL at ${shown} (a fresh database per test file); nothing skipped\n`,
+    );
   } else {
     process.stdout.write(
       '\n[tests] database: embedded PGlite (in memory, per test file). SKIPPING the concurrency, outage and load tests:\n' +

@@ -1,9 +1,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
 import { rawRequest } from './raw-request.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,14 +30,6 @@ function withPorts(config: string, docsProxyPort: number, proxyPort: number, por
     .replaceAll('127.0.0.1:3000', `127.0.0.1:${ports.app}`)
     .replaceAll('127.0.0.1:9091', `127.0.0.1:${ports.auth}`)
     .replaceAll(`127.0.0.1:${docsProxyPort}`, `127.0.0.1:${proxyPort}`);
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function started(child: ChildProcess, port: number, name: string, output: () => string): Promise<void> {

@@ -15,6 +15,17 @@ export class TcpRelay {
     private readonly targetPort: number,
   ) {}
 
+  /** A started relay to the database at `url`, and the URL that reaches that database through it. */
+  static async inFrontOf(url: string): Promise<{ relay: TcpRelay; url: string }> {
+    const target = new URL(url);
+    const relay = new TcpRelay(target.hostname, Number(target.port || 5432));
+    await relay.start();
+    const relayed = new URL(url);
+    relayed.hostname = '127.0.0.1';
+    relayed.port = String(relay.port);
+    return { relay, url: relayed.toString() };
+  }
+
   async start(): Promise<void> {
     this.server = createServer((client) => this.accept(client));
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));

@@ -89,22 +89,3 @@ export async function replaceExternalGroups(
   const names = (rows: { external_group: string }[]) => rows.map((row) => row.external_group).sort();
   return { added: names(added), removed: names(removed) };
 }
-
-/** Local groups from mappings of the asserted external groups, plus manual grants. */
-export async function findLocalGroups(
-  runner: QueryRunner,
-  userId: string,
-  externalGroups: readonly string[],
-): Promise<string[]> {
-  const rows: { name: string }[] = await runner.query(
-    `SELECT g.name FROM auth_proxy_groups g
-       JOIN auth_proxy_group_mappings m ON m.group_id = g.id
-      WHERE m.external_group = ANY($2::varchar[])
-     UNION
-     SELECT g.name FROM auth_proxy_groups g
-       JOIN auth_proxy_user_groups ug ON ug.group_id = g.id
-      WHERE ug.user_id = $1`,
-    [userId, externalGroups],
-  );
-  return rows.map((row) => row.name);
-}

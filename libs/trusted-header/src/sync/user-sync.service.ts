@@ -9,9 +9,9 @@ import type { AuthenticatedUser } from './authenticated-user.js';
 import { PROXY_ACTOR, recordAuditEvent } from './audit.js';
 import { isUniqueViolation } from './database-errors.js';
 import { DatabaseGate } from './database-gate.service.js';
+import { effectiveGroups } from './effective-groups.js';
 import { identityCacheKey, syncFingerprint } from './fingerprint.js';
 import {
-  findLocalGroups,
   findUserByUsername,
   insertUserIfAbsent,
   isEmailHeldByAnotherUser,
@@ -72,11 +72,6 @@ export class UserSyncService {
     this.generation += 1;
     this.cache?.clear();
     this.inFlight.clear();
-  }
-
-  /** Number of cached identities (bounded by cacheMaxEntries). */
-  get cachedIdentities(): number {
-    return this.cache?.size ?? 0;
   }
 
   /**
@@ -188,10 +183,16 @@ export class UserSyncService {
     user: UserRow,
     identity: Identity,
   ): Promise<AuthenticatedUser> {
-    const groups = new Set(await findLocalGroups(runner, user.id, identity.groups));
-    if (identity.groups.some((group) => this.options.adminGroups.includes(group))) {
-      groups.add(this.options.adminLocalGroup);
-    }
+    const groups = new Set(
+      (
+        await effectiveGroups(
+          (sql: string, parameters: unknown[]) => runner.query(sql, parameters),
+          this.options,
+          identity.groups,
+          user.id,
+        )
+      ).map((group) => group.name),
+    );
     // Frozen: one cached object serves many requests, so no handler may change it for the others.
     return Object.freeze({
       id: user.id,

@@ -7,7 +7,7 @@ import { conflictOnUnique, notFound } from '../admin-errors.js';
 import type { CreateMappingDto, MappingsQueryDto } from '../dto/admin.dto.js';
 import type { Page } from '../dto/page.dto.js';
 import { paginate } from '../paginate.js';
-import { effectiveGroups, type EffectiveGroup } from './effective-groups.js';
+import { effectiveGroups, type EffectiveGroup } from '../../sync/effective-groups.js';
 
 export interface MappingView {
   id: string;
@@ -89,7 +89,11 @@ export class GroupMappingsService {
 
   /** The local groups these external groups would give a user (without manual grants). */
   async preview(externalGroups: readonly string[]): Promise<{ groups: string[]; details: EffectiveGroup[] }> {
-    const details = await effectiveGroups(this.changes.gate, this.options, [...new Set(externalGroups)]);
+    const details = await effectiveGroups(
+      (sql: string, parameters: unknown[]) => this.changes.gate.query(sql, parameters),
+      this.options,
+      [...new Set(externalGroups)],
+    );
     return { groups: details.map((group) => group.name), details };
   }
 }

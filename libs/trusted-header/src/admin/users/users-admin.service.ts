@@ -7,7 +7,7 @@ import { AdminChanges } from '../admin-context.js';
 import { conflict, notFound } from '../admin-errors.js';
 import type { UsersQueryDto } from '../dto/admin.dto.js';
 import { likePattern, type Page } from '../dto/page.dto.js';
-import { effectiveGroups, type EffectiveGroup } from '../group-mappings/effective-groups.js';
+import { effectiveGroups, type EffectiveGroup } from '../../sync/effective-groups.js';
 import { paginate } from '../paginate.js';
 
 export interface UserSummary {
@@ -62,7 +62,12 @@ export class UsersAdminService {
       [id],
     );
     if (!user) throw notFound('User');
-    const groups = await effectiveGroups(this.changes.gate, this.options, user.externalGroups, user.id);
+    const groups = await effectiveGroups(
+      (sql: string, parameters: unknown[]) => this.changes.gate.query(sql, parameters),
+      this.options,
+      user.externalGroups,
+      user.id,
+    );
     return { ...user, groups, isAdmin: groups.some((group) => group.name === this.options.adminLocalGroup) };
   }
 

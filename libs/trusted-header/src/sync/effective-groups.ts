@@ -1,5 +1,7 @@
-import type { ResolvedTrustedHeaderOptions } from '../../config/trusted-header-options.js';
-import type { DatabaseGate } from '../../sync/database-gate.service.js';
+import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
+
+/** Runs one parameterised statement: a QueryRunner inside a transaction, or DatabaseGate.query. */
+export type RunQuery = (sql: string, parameters: unknown[]) => Promise<any[]>;
 
 export type GroupSource =
   | { readonly type: 'mapping'; readonly externalGroup: string; readonly mappingId: string }
@@ -12,21 +14,21 @@ export interface EffectiveGroup {
 }
 
 /**
- * Local groups that external groups (and, for a user, manual grants) give, with where each comes from: the
- * same rules as the login path (sync/user-sync.queries.ts findLocalGroups plus the admin bootstrap).
+ * Local groups that external groups (and, for a user, manual grants) give, with where each comes from. The one
+ * definition of effective groups: the login path and the admin API both call it.
  */
 export async function effectiveGroups(
-  gate: DatabaseGate,
+  query: RunQuery,
   options: ResolvedTrustedHeaderOptions,
   externalGroups: readonly string[],
   userId?: string,
 ): Promise<EffectiveGroup[]> {
-  const rows = await gate.query<{
+  const rows: {
     name: string;
     type: 'mapping' | 'manual';
     external_group: string | null;
     mapping_id: string | null;
-  }>(
+  }[] = await query(
     `SELECT g.name, 'mapping' AS type, m.external_group, m.id AS mapping_id
        FROM auth_proxy_group_mappings m JOIN auth_proxy_groups g ON g.id = m.group_id
       WHERE m.external_group = ANY($1::varchar[])
