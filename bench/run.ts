@@ -1,225 +1,180 @@
 /**
- * `npm run bench`: starts each server variant in its own process, drives it with autocannon over loopback for
- * a bounded time, and writes bench/results/latest.md and bench/results/throughput.svg. Compares ratios measured
- * in the same run; absolute numbers depend on the machine.
+ * `npm run bench`: starts each server variant in its own process, drives it with autocannon over loopback in
+ * short interleaved bursts, and writes bench/results/latest.md and bench/results/throughput.svg.
+ *
+ * Client and server share two noisy cores, so one long run per variant compares different minutes of the
+ * machine. Instead every variant of an adapter is started once and the variants take turns, burst after burst
+ * (the order rotates each cycle); ratios are taken inside each cycle and the report gives their median and
+ * range. Besides requests per second, each burst records the server's own CPU time per request, which does
+ * not depend on how much of the machine the client happened to take.
  */
 import autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
-import { LRUCache } from 'lru-cache';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { JWT_SECRET } from './shared.js';
+import { JWT_SECRET, type ServerReply, type ServerRequest } from './shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const results = join(root, 'bench', 'results');
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 1);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-/** Variants run interleaved, round after round; the report takes each one's median, which tames the noise of
- * a client and a server sharing two cores. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 2);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/**
+ * Distinct users logged in on the cold path at concurrency 50: on PostgreSQL enough to fill the identity cache
+ * to its bound; the embedded PGlite provisions about a third as fast, so fewer keep the run under 5 minutes.
+ */
+const COLD_USERS = Number(process.env.BENCH_COLD_USERS ?? (process.env.DATABASE_URL ? 10_000 : 3_000));
+const CACHE_BOUND = 10_000;
 
 type Variant = 'raw' | 'none' | 'noop' | 'guard' | 'jwt';
 type Adapter = 'express' | 'fastify';
-interface Measurement {
+interface Burst {
   variant: Variant;
   adapter: Adapter | '-';
+  cycle: number;
   requestsPerSecond: number;
   p50: number;
   p99: number;
-  non2xx: number;
-  statements?: number;
-  writes?: number;
+  failures: number;
+  requests: number;
+  cpuMicrosPerRequest: number;
 }
 
 const LABELS: Record<Variant, string> = {
   raw: '(a) node:http',
   none: '(b) Nest, no auth',
-  noop: "(b') Nest + allow-all global guard",
+  noop: "(b') Nest + allow-all guard + database",
   guard: '(c) Nest + TrustedHeaderGuard',
   jwt: '(d) Nest + passport-jwt HS256',
 };
 
-async function startServer(
-  variant: Variant,
-  adapter: Adapter,
-  port: number,
-  env: NodeJS.ProcessEnv = {},
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(here, 'server.js'), variant, adapter, String(port)], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('READY') && resolve());
-    child.once('exit', (code) => reject(new Error(`${variant}/${adapter} exited with ${code}`)));
-  });
-  return child;
-}
+const GUARD_HEADERS = { 'Remote-User': 'bench-user', 'Remote-Groups': 'staff,finance', 'Remote-Email': 'bench@example.org' };
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('exit', resolve));
-}
+class Server {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {}
 
-function headersFor(variant: Variant): Record<string, string> {
-  if (variant === 'guard')
-    return { 'Remote-User': 'bench-user', 'Remote-Groups': 'staff,finance', 'Remote-Email': 'bench@example.org' };
-  if (variant === 'jwt')
-    return {
-      Authorization: `Bearer ${jwt.sign({ sub: 'bench-user' }, JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' })}`,
-    };
-  return {};
-}
+  static async start(variant: string, adapter: Adapter, env: NodeJS.ProcessEnv = {}): Promise<Server> {
+    const port = nextPort++;
+    const child = spawn(process.execPath, ['--expose-gc', join(here, 'server.js'), variant, adapter, String(port)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('READY') && resolve());
+      child.once('exit', (code) => reject(new Error(`${variant}/${adapter} exited with ${code}`)));
+    });
+    return new Server(child, port);
+  }
 
-function drive(port: number, headers: Record<string, string>, seconds: number): Promise<autocannon.Result> {
-  return autocannon({ url: `http://127.0.0.1:${port}/hello`, connections: CONNECTIONS, duration: seconds, headers });
-}
+  ask(request: ServerRequest): Promise<ServerReply> {
+    return new Promise((resolve) => {
+      this.child.once('message', (reply) => resolve(reply as ServerReply));
+      this.child.send(request);
+    });
+  }
 
-async function json(port: number, path: string): Promise<any> {
-  return (await fetch(`http://127.0.0.1:${port}${path}`)).json();
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    this.child.kill('SIGKILL');
+    await new Promise((resolve) => this.child.once('exit', resolve));
+  }
 }
 
 let nextPort = 41_000 + Math.floor(Math.random() * 1000);
 
-async function measure(variant: Variant, adapter: Adapter): Promise<Measurement> {
-  const port = nextPort++;
-  const server = await startServer(variant, adapter, port);
+/**
+ * Every variant gets the same request: what the proxy forwards (identity headers) and a bearer token, so the
+ * variants differ only in what the server does with them, not in how many bytes it parses.
+ */
+const REQUEST_HEADERS = {
+  ...GUARD_HEADERS,
+  Authorization: `Bearer ${jwt.sign({ sub: 'bench-user' }, JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' })}`,
+};
+
+function drive(server: Server, headers: Record<string, string>, seconds: number): Promise<autocannon.Result> {
+  return autocannon({ url: server.url('/hello'), connections: CONNECTIONS, duration: seconds, headers });
+}
+
+/** The variant answers as the others do, and an authenticating variant refuses a request without credentials. */
+async function checkVariant(server: Server, variant: Variant, label: string): Promise<void> {
+  const ok = await fetch(server.url('/hello'), { headers: REQUEST_HEADERS });
+  const body = await ok.text();
+  if (ok.status !== 200 || body !== '{"ok":true,"user":"bench-user"}') {
+    throw new Error(`${label}: answered ${ok.status} ${body}`);
+  }
+  if (variant === 'guard' || variant === 'jwt') {
+    const anonymous = await fetch(server.url('/hello'));
+    await anonymous.arrayBuffer();
+    if (anonymous.status !== 401) throw new Error(`${label}: a request without credentials got ${anonymous.status}`);
+  }
+}
+
+async function burst(server: Server, variant: Variant, adapter: Adapter | '-', cycle: number): Promise<Burst> {
+  const before = (await server.ask('cpu')).cpuMicros!;
+  const result = await drive(server, REQUEST_HEADERS, SECONDS);
+  const after = (await server.ask('cpu')).cpuMicros!;
+  return {
+    variant,
+    adapter,
+    cycle,
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failures: result.non2xx + result.errors + result.timeouts,
+    requests: result.requests.total,
+    cpuMicrosPerRequest: (after - before) / Math.max(1, result.requests.total),
+  };
+}
+
+interface AdapterRun {
+  bursts: Burst[];
+  statements: number;
+  writes: number;
+}
+
+/** Starts the variants of one adapter, warms each, then runs CYCLES rounds of one burst per variant. */
+async function runAdapter(adapter: Adapter, variants: Variant[]): Promise<AdapterRun> {
+  const servers = new Map<Variant, Server>();
+  const bursts: Burst[] = [];
   try {
-    const headers = headersFor(variant);
-    const first = await fetch(`http://127.0.0.1:${port}/hello`, { headers });
-    if (first.status !== 200) throw new Error(`${variant}/${adapter}: first request answered ${first.status}`);
-    await drive(port, headers, WARMUP_SECONDS);
-    if (variant === 'guard') await json(port, '/bench/reset');
-    const result = await drive(port, headers, SECONDS);
-    const measurement: Measurement = {
-      variant,
-      adapter: variant === 'raw' ? '-' : adapter,
-      requestsPerSecond: result.requests.average,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      non2xx: result.non2xx + result.errors,
-    };
-    if (variant === 'guard') {
-      const stats = await json(port, '/bench/stats');
-      measurement.statements = stats.statements;
-      measurement.writes = stats.writes;
+    for (const variant of variants) {
+      // The hot path never reaches the database; the guard variant keeps its users in the embedded PGlite.
+      const server = await Server.start(variant, adapter, { DATABASE_URL: '' });
+      servers.set(variant, server);
+      await checkVariant(server, variant, `${variant}/${adapter}`);
+      await drive(server, REQUEST_HEADERS, WARMUP_SECONDS);
     }
-    console.log(
-      `${LABELS[variant]} ${measurement.adapter}: ${Math.round(measurement.requestsPerSecond)} req/s, p50 ${measurement.p50} ms, p99 ${measurement.p99} ms`,
-    );
-    return measurement;
-  } finally {
-    await stop(server);
-  }
-}
-
-/** RSS and heap of the identity cache alone, and proof that it stays at its bound. */
-function measureCache(): { bytesPer10k: number; sizeAfter20k: number; max: number } {
-  const global = globalThis as { gc?: () => void };
-  const max = 10_000;
-  const user = (i: number) =>
-    Object.freeze({
-      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-      username: `user-${i}`,
-      email: `user-${i}@example.org`,
-      displayName: `User ${i}`,
-      groups: Object.freeze(['staff', 'finance']),
-      externalGroups: Object.freeze(['cn=staff,ou=groups,dc=example,dc=org', 'cn=finance,ou=groups,dc=example,dc=org']),
-      isAdmin: false,
-    });
-  global.gc?.();
-  const before = process.memoryUsage().heapUsed;
-  const cache = new LRUCache<string, object>({ max, ttl: 60_000 });
-  for (let i = 0; i < max; i += 1) {
-    cache.set(
-      JSON.stringify([`user-${i}`, `user-${i}@example.org`, `User ${i}`, ['cn=staff,ou=groups,dc=example,dc=org']]),
-      { disabled: false, user: user(i) },
-    );
-  }
-  global.gc?.();
-  const bytesPer10k = process.memoryUsage().heapUsed - before;
-  for (let i = max; i < 2 * max; i += 1) cache.set(`extra-${i}`, { disabled: false, user: user(i) });
-  return { bytesPer10k, sizeAfter20k: cache.size, max };
-}
-
-/** First-login provisioning against PostgreSQL (DATABASE_URL): new users per second at concurrency 1 and 50. */
-async function measureColdPath(): Promise<{ concurrency: number; usersPerSecond: number; failures: number }[] | null> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) return null;
-  const name = `bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const port = nextPort++;
-  const server = await startServer('guard', 'fastify', port, { DATABASE_URL: url.toString() });
-  const rows: { concurrency: number; usersPerSecond: number; failures: number }[] = [];
-  try {
-    for (const concurrency of [1, 50]) {
-      const users = concurrency === 1 ? 300 : 2000;
-      let next = 0;
-      let failures = 0;
-      const started = performance.now();
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < users) {
-            const i = next++;
-            const response = await fetch(`http://127.0.0.1:${port}/hello`, {
-              headers: {
-                'Remote-User': `cold-${concurrency}-${i}`,
-                'Remote-Groups': 'staff,finance,ops',
-                'Remote-Email': `cold-${concurrency}-${i}@example.org`,
-              },
-            });
-            await response.arrayBuffer();
-            if (response.status !== 200) failures += 1;
-          }
-        }),
-      );
-      rows.push({ concurrency, usersPerSecond: users / ((performance.now() - started) / 1000), failures });
+    await servers.get('guard')?.ask('reset');
+    for (let cycle = 0; cycle < CYCLES; cycle += 1) {
+      const order = variants.map((_, i) => variants[(i + cycle) % variants.length]!);
+      for (const variant of order) {
+        const shown = variant === 'raw' ? '-' : adapter;
+        const result = await burst(servers.get(variant)!, variant, shown, cycle);
+        bursts.push(result);
+        console.log(
+          `cycle ${cycle + 1}/${CYCLES} ${LABELS[variant]} ${shown}: ${Math.round(result.requestsPerSecond)} req/s, ` +
+            `${result.cpuMicrosPerRequest.toFixed(1)} µs CPU/req, p99 ${result.p99} ms`,
+        );
+      }
     }
+    const stats = servers.has('guard') ? await servers.get('guard')!.ask('stats') : {};
+    return { bursts, statements: stats.statements ?? 0, writes: stats.writes ?? 0 };
   } finally {
-    await stop(server);
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
+    for (const server of servers.values()) await server.stop();
   }
-  return rows;
-}
-
-function chart(measurements: Measurement[]): string {
-  const width = 760;
-  const rowHeight = 26;
-  const left = 300;
-  const top = 40;
-  const maxValue = Math.max(...measurements.map((m) => m.requestsPerSecond));
-  const bars = measurements
-    .map((m, i) => {
-      const y = top + i * rowHeight;
-      const barWidth = Math.max(1, Math.round(((width - left - 90) * m.requestsPerSecond) / maxValue));
-      const colour =
-        m.variant === 'guard' ? '#2b7a3d' : m.variant === 'jwt' ? '#b5651d' : m.variant === 'raw' ? '#777' : '#3b6ea8';
-      const label = `${LABELS[m.variant]}${m.adapter === '-' ? '' : ` (${m.adapter})`}`;
-      return `<text x="${left - 8}" y="${y + 17}" text-anchor="end">${label}</text><rect x="${left}" y="${y + 4}" width="${barWidth}" height="${rowHeight - 8}" fill="${colour}"/><text x="${left + barWidth + 6}" y="${y + 17}">${Math.round(m.requestsPerSecond)}</text>`;
-    })
-    .join('\n');
-  const height = top + measurements.length * rowHeight + 20;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">
-<text x="10" y="22" font-size="15" font-weight="bold">Requests per second, GET /hello, ${CONNECTIONS} connections, ${SECONDS} s (higher is better)</text>
-${bars}
-</svg>
-`;
-}
-
-function ratio(a?: Measurement, b?: Measurement): string {
-  return a && b ? `${((100 * a.requestsPerSecond) / b.requestsPerSecond).toFixed(1)} %` : 'n/a';
 }
 
 function median(values: number[]): number {
@@ -228,81 +183,303 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-async function main(): Promise<void> {
-  const started = Date.now();
-  const runs: Measurement[] = [];
-  for (let round = 0; round < ROUNDS; round += 1) {
-    runs.push(await measure('raw', 'express'));
-    for (const adapter of ['express', 'fastify'] as const) {
-      for (const variant of ['none', 'noop', 'guard', 'jwt'] as const) runs.push(await measure(variant, adapter));
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function spread(values: number[]): Spread {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/** A per-cycle quantity over all cycles of one adapter, e.g. (c)/(b) throughput. */
+function perCycle(bursts: Burst[], compute: (of: (variant: Variant) => Burst) => number): Spread {
+  const cycles = [...new Set(bursts.map((b) => b.cycle))];
+  return spread(
+    cycles.map((cycle) =>
+      compute((variant) => bursts.find((b) => b.cycle === cycle && b.variant === variant && b.adapter !== '-')!),
+    ),
+  );
+}
+
+interface ColdPath {
+  database: string;
+  provisioning: { concurrency: number; users: number; usersPerSecond: number; failures: number }[];
+  memory: { heapBytes: number; rssBytes: number; cachedBefore: number; cachedAfter: number; distinctUsers: number };
+  mapping: { changes: number; seenByNextRequest: number; nextRequestMs: Spread; cachedRequestMs: Spread };
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const value = await work();
+  return [value, performance.now() - started];
+}
+
+/**
+ * First logins (user, email, three external groups, audit events) at concurrency 1 and 50; the cache's memory
+ * once it holds CACHE_BOUND identities; and how a group-mapping change made through the admin API reaches the
+ * next request. Against DATABASE_URL when set (a fresh database on that server), else the embedded PGlite.
+ */
+async function measureColdPath(): Promise<ColdPath> {
+  const serverUrl = process.env.DATABASE_URL;
+  const name = `bench_${Date.now()}`;
+  let admin: pg.Client | undefined;
+  const env: NodeJS.ProcessEnv = { DATABASE_URL: '' };
+  if (serverUrl) {
+    admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    env.DATABASE_URL = url.toString();
+  }
+  const server = await Server.start('cold', 'fastify', env);
+  try {
+    const login = async (path: string, headers: Record<string, string>) => {
+      const response = await fetch(server.url(path), { headers });
+      return { status: response.status, body: await response.text() };
+    };
+    await login('/hello', GUARD_HEADERS);
+    const baseline = await server.ask('memory');
+
+    const provisioning: ColdPath['provisioning'] = [];
+    for (const [concurrency, users] of [
+      [1, 300],
+      [50, COLD_USERS],
+    ] as const) {
+      let next = 0;
+      let failures = 0;
+      const [, elapsed] = await timed(() =>
+        Promise.all(
+          Array.from({ length: concurrency }, async () => {
+            while (next < users) {
+              const i = next++;
+              const { status } = await login('/hello', {
+                'Remote-User': `cold-${concurrency}-${i}`,
+                'Remote-Groups': 'staff,finance,ops',
+                'Remote-Email': `cold-${concurrency}-${i}@example.org`,
+              });
+              if (status !== 200) failures += 1;
+            }
+          }),
+        ),
+      );
+      provisioning.push({ concurrency, users, usersPerSecond: users / (elapsed / 1000), failures });
+      console.log(`first logins at concurrency ${concurrency}: ${Math.round(users / (elapsed / 1000))} users/s`);
+    }
+    const filled = await server.ask('memory');
+
+    const mapping = await measureMappingChange(server, login);
+    return {
+      database: serverUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite (set DATABASE_URL for PostgreSQL)',
+      provisioning,
+      memory: {
+        heapBytes: filled.heapUsed! - baseline.heapUsed!,
+        rssBytes: filled.rss! - baseline.rss!,
+        cachedBefore: baseline.cachedIdentities ?? 0,
+        cachedAfter: filled.cachedIdentities ?? 0,
+        distinctUsers: 300 + COLD_USERS + 1,
+      },
+      mapping,
+    };
+  } finally {
+    await server.stop();
+    if (admin) {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
     }
   }
-  const keys = [...new Set(runs.map((m) => `${m.variant}/${m.adapter}`))];
-  const measurements: Measurement[] = keys.map((key) => {
-    const same = runs.filter((m) => `${m.variant}/${m.adapter}` === key);
+}
+
+/** Maps and unmaps an external group through the admin API; after each change, times the user's next request. */
+async function measureMappingChange(
+  server: Server,
+  login: (path: string, headers: Record<string, string>) => Promise<{ status: number; body: string }>,
+): Promise<ColdPath['mapping']> {
+  const adminHeaders = { 'Remote-User': 'bench-admin', 'Remote-Groups': 'bench-admins' };
+  const user = { 'Remote-User': 'mapped-user', 'Remote-Groups': 'ext-mapped' };
+  const call = async (method: string, path: string, body?: object) => {
+    const response = await fetch(server.url(path), {
+      method,
+      headers: body ? { ...adminHeaders, 'Content-Type': 'application/json' } : adminHeaders,
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  const groupsOf = async () => {
+    const [{ body }, ms] = await timed(() => login('/bench/me', user));
+    return { groups: (JSON.parse(body) as { groups: string[] }).groups, ms };
+  };
+  await call('POST', '/admin/groups', { name: 'mapped' });
+  for (let i = 0; i < 3; i += 1) await groupsOf();
+
+  const changes = 20;
+  let seen = 0;
+  const nextRequestMs: number[] = [];
+  const cachedRequestMs: number[] = [];
+  for (let i = 0; i < changes / 2; i += 1) {
+    const created = await call('POST', '/admin/group-mappings', { externalGroup: 'ext-mapped', group: 'mapped' });
+    const afterCreate = await groupsOf();
+    if (afterCreate.groups.includes('mapped')) seen += 1;
+    nextRequestMs.push(afterCreate.ms);
+    cachedRequestMs.push((await groupsOf()).ms);
+    await call('DELETE', `/admin/group-mappings/${(created as { id: string }).id}`);
+    const afterDelete = await groupsOf();
+    if (!afterDelete.groups.includes('mapped')) seen += 1;
+    nextRequestMs.push(afterDelete.ms);
+    cachedRequestMs.push((await groupsOf()).ms);
+  }
+  return { changes, seenByNextRequest: seen, nextRequestMs: spread(nextRequestMs), cachedRequestMs: spread(cachedRequestMs) };
+}
+
+interface GuardCost {
+  iterations: number;
+  rounds: number;
+  libraryNsPerRequest: number;
+  minNs: number;
+  maxNs: number;
+}
+
+/** The library's own work per request, timed in-process (bench/guard-cost.ts). */
+function measureGuardCost(): GuardCost {
+  const output = execFileSync(process.execPath, ['--expose-gc', join(here, 'guard-cost.js')], {
+    env: { ...process.env, DATABASE_URL: '' },
+    encoding: 'utf8',
+  });
+  return JSON.parse(output.trim().split('\n').pop()!) as GuardCost;
+}
+
+function chart(rows: { label: string; requestsPerSecond: number; cpu: number; variant: Variant }[]): string {
+  const width = 980;
+  const rowHeight = 26;
+  const left = 330;
+  const panel = 280;
+  const top = 50;
+  const maxRate = Math.max(...rows.map((r) => r.requestsPerSecond));
+  const maxCpu = Math.max(...rows.map((r) => r.cpu));
+  const colour = (variant: Variant) =>
+    variant === 'guard' ? '#2b7a3d' : variant === 'jwt' ? '#b5651d' : variant === 'raw' ? '#777' : '#3b6ea8';
+  const bars = rows
+    .map((row, i) => {
+      const y = top + i * rowHeight;
+      const rate = Math.max(1, Math.round(((panel - 70) * row.requestsPerSecond) / maxRate));
+      const cpu = Math.max(1, Math.round(((panel - 70) * row.cpu) / maxCpu));
+      const x2 = left + panel + 40;
+      return [
+        `<text x="${left - 8}" y="${y + 17}" text-anchor="end">${row.label}</text>`,
+        `<rect x="${left}" y="${y + 4}" width="${rate}" height="${rowHeight - 8}" fill="${colour(row.variant)}"/>`,
+        `<text x="${left + rate + 6}" y="${y + 17}">${Math.round(row.requestsPerSecond)}</text>`,
+        `<rect x="${x2}" y="${y + 4}" width="${cpu}" height="${rowHeight - 8}" fill="${colour(row.variant)}"/>`,
+        `<text x="${x2 + cpu + 6}" y="${y + 17}">${row.cpu.toFixed(1)}</text>`,
+      ].join('');
+    })
+    .join('\n');
+  const height = top + rows.length * rowHeight + 20;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">
+<text x="10" y="22" font-size="15" font-weight="bold">GET /hello, ${CONNECTIONS} connections, medians of ${CYCLES} interleaved ${SECONDS} s bursts</text>
+<text x="${left}" y="42" font-weight="bold">requests per second (higher is better)</text>
+<text x="${left + panel + 40}" y="42" font-weight="bold">server CPU µs per request (lower is better)</text>
+${bars}
+</svg>
+`;
+}
+
+const percent = (s: Spread) => `${s.median.toFixed(1)} % (${s.min.toFixed(0)}–${s.max.toFixed(0)})`;
+const micros = (s: Spread) => `${s.median.toFixed(1)} µs (${s.min.toFixed(1)} to ${s.max.toFixed(1)})`;
+const millis = (s: Spread) => `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const express = await runAdapter('express', ['raw', 'none', 'noop', 'guard', 'jwt']);
+  const fastify = await runAdapter('fastify', ['none', 'noop', 'guard', 'jwt']);
+  const bursts = [...express.bursts, ...fastify.bursts];
+  const cold = await measureColdPath();
+  const guardCost = measureGuardCost();
+
+  const keys = [...new Set(bursts.map((b) => `${b.variant}/${b.adapter}`))];
+  const rows = keys.map((key) => {
+    const same = bursts.filter((b) => `${b.variant}/${b.adapter}` === key);
     return {
-      ...same[0]!,
-      requestsPerSecond: median(same.map((m) => m.requestsPerSecond)),
-      p50: median(same.map((m) => m.p50)),
-      p99: median(same.map((m) => m.p99)),
-      non2xx: same.reduce((sum, m) => sum + m.non2xx, 0),
-      statements: same[0]!.statements === undefined ? undefined : same.reduce((sum, m) => sum + (m.statements ?? 0), 0),
-      writes: same[0]!.writes === undefined ? undefined : same.reduce((sum, m) => sum + (m.writes ?? 0), 0),
+      variant: same[0]!.variant,
+      adapter: same[0]!.adapter,
+      label: `${LABELS[same[0]!.variant]}${same[0]!.adapter === '-' ? '' : ` (${same[0]!.adapter})`}`,
+      requestsPerSecond: median(same.map((b) => b.requestsPerSecond)),
+      p50: median(same.map((b) => b.p50)),
+      p99: median(same.map((b) => b.p99)),
+      failures: same.reduce((sum, b) => sum + b.failures, 0),
+      cpu: median(same.map((b) => b.cpuMicrosPerRequest)),
     };
   });
-  const roundRatios = (adapter: Adapter) =>
-    Array.from({ length: ROUNDS }, (_, round) => {
-      const inRound = runs.slice(round * 9, round * 9 + 9);
-      const guard = inRound.find((m) => m.variant === 'guard' && m.adapter === adapter)!;
-      const none = inRound.find((m) => m.variant === 'none' && m.adapter === adapter)!;
-      return ((100 * guard.requestsPerSecond) / none.requestsPerSecond).toFixed(0);
-    }).join(', ');
-  const cache = measureCache();
-  const cold = await measureColdPath();
+  const byAdapter = { express: express.bursts, fastify: fastify.bursts };
+  const guardRequests = bursts.filter((b) => b.variant === 'guard').reduce((sum, b) => sum + b.requests, 0);
+  const ratioRow = (title: string, compute: (of: (variant: Variant) => Burst) => number, show = percent) =>
+    `| ${title} | ${show(perCycle(byAdapter.express, compute))} | ${show(perCycle(byAdapter.fastify, compute))} |`;
+  const rate = (of: (v: Variant) => Burst, a: Variant, b: Variant) =>
+    (100 * of(a).requestsPerSecond) / of(b).requestsPerSecond;
+  const capacity = (of: (v: Variant) => Burst, a: Variant, b: Variant) =>
+    (100 * of(b).cpuMicrosPerRequest) / of(a).cpuMicrosPerRequest;
+  const cost = (of: (v: Variant) => Burst, a: Variant, b: Variant) =>
+    of(a).cpuMicrosPerRequest - of(b).cpuMicrosPerRequest;
 
-  const find = (variant: Variant, adapter: Adapter) =>
-    measurements.find((m) => m.variant === variant && m.adapter === adapter);
+  const perTenThousand = (bytes: number) =>
+    ((bytes / 2 ** 20) * (10_000 / Math.max(1, cold.memory.cachedAfter - cold.memory.cachedBefore))).toFixed(1);
   const lines = [
     '# Benchmark results',
     '',
     `Run ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
-    `autocannon, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured per variant, ${ROUNDS} interleaved rounds, medians shown; each server in its own process; client and server share the machine.`,
+    `autocannon, ${CONNECTIONS} connections; each server in its own process, warmed ${WARMUP_SECONDS} s, then ${CYCLES} cycles in which the variants of an adapter take turns with ${SECONDS} s bursts (order rotating). Medians over the cycles; client and server share the machine.`,
     '',
-    '| variant | adapter | req/s | p50 ms | p99 ms | non-2xx | DB statements | DB writes |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
-    ...measurements.map(
-      (m) =>
-        `| ${LABELS[m.variant]} | ${m.adapter} | ${Math.round(m.requestsPerSecond)} | ${m.p50} | ${m.p99} | ${m.non2xx} | ${m.statements ?? ''} | ${m.writes ?? ''} |`,
+    '| variant | adapter | req/s | p50 ms | p99 ms | server CPU µs/req | failed requests |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${LABELS[r.variant]} | ${r.adapter} | ${Math.round(r.requestsPerSecond)} | ${r.p50} | ${r.p99} | ${r.cpu.toFixed(1)} | ${r.failures} |`,
     ),
     '',
-    '| ratio (same run) | Express | Fastify |',
+    'Ratios are computed inside each cycle; median (min–max) over the cycles.',
+    '',
+    '| ratio | Express | Fastify |',
     '|---|---:|---:|',
-    `| (c) guard / (b) no auth | ${ratio(find('guard', 'express'), find('none', 'express'))} | ${ratio(find('guard', 'fastify'), find('none', 'fastify'))} |`,
-    `| (c) guard / (d) passport-jwt | ${ratio(find('guard', 'express'), find('jwt', 'express'))} | ${ratio(find('guard', 'fastify'), find('jwt', 'fastify'))} |`,
-    `| (c) / (b) in each round, % | ${roundRatios('express')} | ${roundRatios('fastify')} |`,
-    `| (b') allow-all guard / (b) no auth | ${ratio(find('noop', 'express'), find('none', 'express'))} | ${ratio(find('noop', 'fastify'), find('none', 'fastify'))} |`,
-    `| (c) guard / (b') allow-all guard | ${ratio(find('guard', 'express'), find('noop', 'express'))} | ${ratio(find('guard', 'fastify'), find('noop', 'fastify'))} |`,
+    ratioRow('(c)/(b) throughput, req/s', (of) => rate(of, 'guard', 'none')),
+    ratioRow('(c)/(b) capacity, CPU per request of (b) / of (c)', (of) => capacity(of, 'guard', 'none')),
+    ratioRow('(c)/(d) throughput', (of) => rate(of, 'guard', 'jwt')),
+    ratioRow("(c)/(b') throughput: the library alone", (of) => rate(of, 'guard', 'noop')),
+    ratioRow("(c)/(b') capacity: the library alone", (of) => capacity(of, 'guard', 'noop')),
+    ratioRow("(b')/(b) throughput: a global guard and a database module", (of) => rate(of, 'noop', 'none')),
+    ratioRow('server CPU per request added, (c) − (b)', (of) => cost(of, 'guard', 'none'), micros),
+    ratioRow("server CPU per request added by the library alone, (c) − (b')", (of) => cost(of, 'guard', 'noop'), micros),
     '',
-    `Steady state (c): DB statements and writes counted by a TypeORM logger over the measured seconds of all rounds, after warm-up.`,
+    `The library's own work per request, timed in-process without sockets (bench/guard-cost.ts: pre-routing inspection and TrustedHeaderGuard for a cached user, minus an allow-all guard on the same request objects; ${guardCost.rounds} alternating rounds of ${guardCost.iterations.toLocaleString('en')}): ` +
+      `${(guardCost.libraryNsPerRequest / 1000).toFixed(2)} µs (${(guardCost.minNs / 1000).toFixed(2)} to ${(guardCost.maxNs / 1000).toFixed(2)}), that is ` +
+      `${((100 * guardCost.libraryNsPerRequest) / 1000 / rows.find((r) => r.variant === 'none' && r.adapter === 'express')!.cpu).toFixed(1)} % of the server CPU of a (b) request on Express and ` +
+      `${((100 * guardCost.libraryNsPerRequest) / 1000 / rows.find((r) => r.variant === 'none' && r.adapter === 'fastify')!.cpu).toFixed(1)} % on Fastify.`,
     '',
-    `Identity cache: ${(cache.bytesPer10k / 2 ** 20).toFixed(1)} MiB of heap for 10,000 cached identities (2 groups each); after 20,000 inserts the cache holds ${cache.sizeAfter20k} (bound ${cache.max}).`,
+    `Steady state (c): ${express.statements + fastify.statements} database statements and ${express.writes + fastify.writes} writes over ${guardRequests.toLocaleString('en')} authenticated requests in the measured bursts (TypeORM logger, counted after warm-up). ` +
+      'Any statements are the re-read of the user once its cache entry is older than AUTH_PROXY_SYNC_TTL_SECONDS (60 s; 2 reads, no write).',
     '',
-    cold
-      ? [
-          '| first-login provisioning (PostgreSQL, 3 groups each) | users/s | failures |',
-          '|---|---:|---:|',
-          ...cold.map(
-            (row) => `| concurrency ${row.concurrency} | ${Math.round(row.usersPerSecond)} | ${row.failures} |`,
-          ),
-        ].join('\n')
-      : 'First-login provisioning: not measured (set DATABASE_URL to a PostgreSQL server).',
+    `## Cold path (${cold.database})`,
+    '',
+    '| first logins (user, email, 3 external groups, audit events) | users | users/s | failures |',
+    '|---|---:|---:|---:|',
+    ...cold.provisioning.map(
+      (p) => `| concurrency ${p.concurrency} | ${p.users} | ${Math.round(p.usersPerSecond)} | ${p.failures} |`,
+    ),
+    '',
+    `Identity cache: after ${cold.memory.distinctUsers} distinct users the server holds ${cold.memory.cachedAfter} cached identities (bound ${CACHE_BOUND}; ${cold.memory.cachedBefore} before). ` +
+      `Growth from ${cold.memory.cachedBefore} to ${cold.memory.cachedAfter}, measured after a full GC: heap ${(cold.memory.heapBytes / 2 ** 20).toFixed(1)} MiB, RSS ${(cold.memory.rssBytes / 2 ** 20).toFixed(1)} MiB; ` +
+      `per 10,000 cached identities: heap ${perTenThousand(cold.memory.heapBytes)} MiB, RSS ${perTenThousand(cold.memory.rssBytes)} MiB (RSS also holds what the database driver and the allocator keep).`,
+    '',
+    `Group-mapping change through the admin API (${cold.mapping.changes} changes, mapping and unmapping): the user's next request carried the new groups ${cold.mapping.seenByNextRequest} times out of ${cold.mapping.changes}; that request took ${millis(cold.mapping.nextRequestMs)} (it reads the user again), a cached request ${millis(cold.mapping.cachedRequestMs)}.`,
     '',
     `Total bench time: ${Math.round((Date.now() - started) / 1000)} s.`,
     '',
   ];
   mkdirSync(results, { recursive: true });
   writeFileSync(join(results, 'latest.md'), lines.join('\n'));
-  writeFileSync(join(results, 'throughput.svg'), chart(measurements));
+  writeFileSync(join(results, 'throughput.svg'), chart(rows));
   console.log(lines.join('\n'));
 }
 

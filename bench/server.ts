@@ -1,11 +1,17 @@
 /**
  * One benchmark server variant per process: `node dist/bench/server.js <variant> <adapter> <port>`.
- * Every variant answers GET /hello with the same JSON body.
+ * Every variant answers GET /hello with the same JSON body from the same controller; only what runs before it
+ * differs:
  *   raw    node:http, no framework (the ceiling)
  *   none   Nest, no authentication
- *   noop   Nest with a global guard that allows everything: what any global guard costs in Nest itself
+ *   noop   Nest with a global guard that allows everything and the database the guard variant uses (TypeORM,
+ *          embedded PGlite unless DATABASE_URL): everything `guard` has but the library
  *   guard  Nest with TrustedHeaderGuard as the global guard (users in embedded PGlite, or DATABASE_URL)
  *   jwt    Nest with passport-jwt verifying an HS256 bearer token (what teams use instead)
+ *   cold   `guard` plus the admin API and GET /bench/me: first logins, mapping changes, cache memory
+ *
+ * The driver asks for counters over the IPC channel, so no variant serves a route the others lack:
+ * `cpu` (process CPU time), `stats` (database statements since `reset`), `memory` (after a full GC).
  */
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, type DynamicModule } from '@nestjs/common';
@@ -15,13 +21,20 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { createServer } from 'node:http';
-import { CurrentUser, Public, TrustedHeaderGuard, TrustedHeaderModule } from 'nestjs-trusted-header';
+import {
+  CurrentUser,
+  TrustedHeaderGuard,
+  TrustedHeaderModule,
+  UserSyncService,
+  type AuthenticatedUser,
+} from 'nestjs-trusted-header';
+import { TrustedHeaderAdminModule } from 'nestjs-trusted-header/admin';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { openDatabase } from '../apps/reference-app/src/database/open-database.js';
+import { JWT_SECRET, type ServerReply, type ServerRequest } from './shared.js';
 
-import { JWT_SECRET } from './shared.js';
-const body = (user: string) => ({ ok: true, user });
+const BODY = { ok: true, user: 'bench-user' };
 
 class StatementCounter implements TypeOrmLogger {
   statements = 0;
@@ -39,33 +52,18 @@ class StatementCounter implements TypeOrmLogger {
 const counter = new StatementCounter();
 
 @Controller()
-class NoAuthController {
+class HelloController {
   @Get('hello')
   hello() {
-    return body('bench-user');
+    return BODY;
   }
 }
 
-@Controller()
-class GuardController {
-  @Get('hello')
-  hello(@CurrentUser('username') username: string) {
-    return body(username);
-  }
-
-  /** Database statements since the last reset: the steady-state cost of authenticated requests. */
-  @Get('bench/stats')
-  @Public()
-  stats() {
-    return { statements: counter.statements, writes: counter.writes, rss: process.memoryUsage().rss };
-  }
-
-  @Get('bench/reset')
-  @Public()
-  reset() {
-    counter.statements = 0;
-    counter.writes = 0;
-    return {};
+@Controller('bench')
+class BenchMeController {
+  @Get('me')
+  me(@CurrentUser() user: AuthenticatedUser) {
+    return { username: user.username, groups: user.groups };
   }
 }
 
@@ -86,30 +84,15 @@ class BenchJwtStrategy extends PassportStrategy(JwtStrategy, 'jwt') {
   }
 }
 
-@Controller()
-class JwtController {
-  @Get('hello')
-  hello(@CurrentUser('username') username: string) {
-    return body(username);
-  }
-}
-
 @Module({})
 class BenchModule {
   static async forVariant(variant: string): Promise<DynamicModule> {
-    if (variant === 'none') return { module: BenchModule, controllers: [NoAuthController] };
-    if (variant === 'noop') {
-      return {
-        module: BenchModule,
-        controllers: [NoAuthController],
-        providers: [{ provide: APP_GUARD, useClass: AllowAllGuard }],
-      };
-    }
+    if (variant === 'none') return { module: BenchModule, controllers: [HelloController] };
     if (variant === 'jwt') {
       return {
         module: BenchModule,
         imports: [PassportModule],
-        controllers: [JwtController],
+        controllers: [HelloController],
         providers: [BenchJwtStrategy, { provide: APP_GUARD, useClass: AuthGuard('jwt') }],
       };
     }
@@ -119,23 +102,51 @@ class BenchModule {
       timeoutMs: 5000,
       poolSize: 20,
     });
+    if (variant === 'noop') {
+      return {
+        module: BenchModule,
+        imports: [TypeOrmModule.forRoot({ ...database.options, logger: counter, logging: ['query'] })],
+        controllers: [HelloController],
+        providers: [{ provide: APP_GUARD, useClass: AllowAllGuard }],
+      };
+    }
+    const cold = variant === 'cold';
     return {
       module: BenchModule,
       imports: [
         TypeOrmModule.forRoot({ ...database.options, logger: counter, logging: ['query'] }),
-        TrustedHeaderModule.forRoot({ createUnknownUser: true, adminGroups: ['bench-admins'] }),
+        TrustedHeaderModule.forRoot({ createUnknownUser: true, adminGroups: ['bench-admins'], cacheMaxEntries: 10_000 }),
+        ...(cold ? [TrustedHeaderAdminModule.forRoot({ path: 'admin' })] : []),
       ],
-      controllers: [GuardController],
+      controllers: cold ? [HelloController, BenchMeController] : [HelloController],
       providers: [{ provide: APP_GUARD, useExisting: TrustedHeaderGuard }],
     };
   }
 }
 
+function answer(request: ServerRequest, identityCache: () => number | undefined): ServerReply {
+  if (request === 'stats') return { statements: counter.statements, writes: counter.writes };
+  if (request === 'reset') {
+    counter.statements = 0;
+    counter.writes = 0;
+    return {};
+  }
+  if (request === 'memory') {
+    (globalThis as { gc?: () => void }).gc?.();
+    const { rss, heapUsed } = process.memoryUsage();
+    return { rss, heapUsed, cachedIdentities: identityCache() };
+  }
+  const { user, system } = process.cpuUsage();
+  return { cpuMicros: user + system };
+}
+
 async function main(): Promise<void> {
   const [variant = 'none', adapter = 'express', portText = '0'] = process.argv.slice(2);
   const port = Number(portText);
+  let identityCache: () => number | undefined = () => undefined;
+  process.on('message', (request: ServerRequest) => process.send?.(answer(request, identityCache)));
   if (variant === 'raw') {
-    const payload = JSON.stringify(body('bench-user'));
+    const payload = JSON.stringify(BODY);
     createServer((_request, response) => {
       response.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' }).end(payload);
     }).listen(port, '127.0.0.1', () => console.log('READY'));
@@ -147,6 +158,10 @@ async function main(): Promise<void> {
     { logger: ['error', 'warn'] },
   );
   await app.listen(port, '127.0.0.1');
+  if (variant === 'guard' || variant === 'cold') {
+    const sync = app.get(UserSyncService);
+    identityCache = () => sync.cachedIdentityCount;
+  }
   console.log('READY');
 }
 

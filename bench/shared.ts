@@ -1,2 +1,18 @@
 /** HS256 secret of the passport-jwt variant; the driver signs its token with it. */
 export const JWT_SECRET = 'benchmark-secret-of-reasonable-length-0123456789';
+
+/** What the driver asks a server process over the IPC channel. */
+export type ServerRequest = 'cpu' | 'stats' | 'reset' | 'memory';
+
+/** A server's answer: the fields of the question asked. */
+export interface ServerReply {
+  /** Process CPU time (user + system) since start. */
+  cpuMicros?: number;
+  /** Database statements and writes since the last reset (guard variants). */
+  statements?: number;
+  writes?: number;
+  /** After a full GC when the process runs with --expose-gc. */
+  rss?: number;
+  heapUsed?: number;
+  cachedIdentities?: number;
+}

@@ -17,7 +17,15 @@ describeWithConcurrentDatabase('load: 10,000 requests over 1,000 users, half of 
   beforeAll(async () => {
     database = await createTestDatabase();
     for (const adapter of ADAPTERS) {
-      apps.push(await startTestApp(adapter, { createUnknownUser: true }, await database.options({ poolSize: 10 })));
+      // Generous time bounds: this test is about duplicates and 5xx under concurrency, not latency (the bounds
+      // themselves are tested in outage.e2e-spec.ts), and a starved CI machine must not turn waits into 503s.
+      apps.push(
+        await startTestApp(
+          adapter,
+          { createUnknownUser: true, databaseTimeoutMs: 30_000 },
+          await database.options({ poolSize: 10, timeoutMs: 30_000 }),
+        ),
+      );
     }
   });
   afterAll(async () => {

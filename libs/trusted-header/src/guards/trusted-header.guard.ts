@@ -19,18 +19,23 @@ import { IS_PUBLIC_KEY, REQUIRED_GROUPS_KEY } from '../trusted-header.constants.
  *
  * It understands HTTP only and refuses every other execution context (fails closed, unlike guards that wave
  * WebSocket or RPC calls through). Subclass and override `supportsContext` and `getRequest` to add one.
+ *
+ * It sits on every route, so its steady state is kept cheap: a user already in the cache is admitted without a
+ * promise (`canActivate` then returns `true` directly), and @Public()/@Groups() are read once per route.
  */
 @Injectable()
 export class TrustedHeaderGuard implements CanActivate {
   private readonly logger = new Logger('TrustedHeader');
   private readonly unsupportedContextLog = new LogThrottle(60_000);
+  /** @Public() and @Groups() of each route (handler, then controller), read on its first request. */
+  private readonly routeRules = new WeakMap<object, WeakMap<object, RouteRules>>();
 
   constructor(
     private readonly reflector: Reflector,
     private readonly strategy: TrustedHeaderStrategy,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (!this.supportsContext(context)) {
       if (this.unsupportedContextLog.admit(context.getType()) !== null) {
         this.logger.warn(`unsupported_context: refused a '${context.getType()}' execution context`);
@@ -41,28 +46,23 @@ export class TrustedHeaderGuard implements CanActivate {
         `TrustedHeaderGuard cannot authenticate a '${context.getType()}' context`,
       );
     }
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
+    const rules = this.rulesOf(context);
+    if (rules.isPublic) return true;
 
     const request = this.getRequest(context);
-    let user: AuthenticatedUser | undefined;
-    let failure: unknown;
+    let outcome: AuthenticatedUser | Promise<AuthenticatedUser>;
     try {
-      user = await this.strategy.validate(request);
+      outcome = this.strategy.validate(request);
     } catch (error) {
-      failure = error;
+      return this.admit(request, rules, error, undefined);
     }
-    request.user = this.handleRequest(failure, user);
-
-    const requirement = this.reflector.getAllAndOverride<GroupRequirement | undefined>(REQUIRED_GROUPS_KEY, targets);
-    if (requirement && !this.hasRequiredGroups(request.user, requirement)) {
-      throw new TrustedHeaderException(
-        HttpStatus.FORBIDDEN,
-        'missing_group',
-        'You are not in a group this route requires',
+    if (outcome instanceof Promise) {
+      return outcome.then(
+        (user) => this.admit(request, rules, undefined, user),
+        (error: unknown) => this.admit(request, rules, error, undefined),
       );
     }
-    return true;
+    return this.admit(request, rules, undefined, outcome);
   }
 
   /** Which execution contexts this guard can authenticate. HTTP only by default. */
@@ -88,4 +88,47 @@ export class TrustedHeaderGuard implements CanActivate {
       ? requirement.groups.every((group) => held.has(group))
       : requirement.groups.some((group) => held.has(group));
   }
+
+  private admit(
+    request: { user?: AuthenticatedUser },
+    rules: RouteRules,
+    error: unknown,
+    user: AuthenticatedUser | undefined,
+  ): true {
+    request.user = this.handleRequest(error, user);
+    if (rules.requirement && !this.hasRequiredGroups(request.user, rules.requirement)) {
+      throw new TrustedHeaderException(
+        HttpStatus.FORBIDDEN,
+        'missing_group',
+        'You are not in a group this route requires',
+      );
+    }
+    return true;
+  }
+
+  /**
+   * Route metadata is fixed once the application has started, so it is read through the Reflector once per
+   * (handler, controller) pair; a controller subclass inheriting a handler gets its own entry.
+   */
+  private rulesOf(context: ExecutionContext): RouteRules {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byController = this.routeRules.get(handler);
+    let rules = byController?.get(controller);
+    if (rules === undefined) {
+      const targets = [handler, controller];
+      rules = {
+        isPublic: Boolean(this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets)),
+        requirement: this.reflector.getAllAndOverride<GroupRequirement | undefined>(REQUIRED_GROUPS_KEY, targets),
+      };
+      if (byController === undefined) this.routeRules.set(handler, (byController = new WeakMap()));
+      byController.set(controller, rules);
+    }
+    return rules;
+  }
+}
+
+interface RouteRules {
+  readonly isPublic: boolean;
+  readonly requirement: GroupRequirement | undefined;
 }

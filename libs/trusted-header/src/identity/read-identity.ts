@@ -2,10 +2,12 @@ import { MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH, MAX_GROUP_NAME_LENGTH } from
 import type { IdentityResult, IdentityRules } from './identity.js';
 import { twinKey } from './header-names.js';
 import { decodeHeaderValue, hasInvisibleOrControlCharacter, isPlaceholder } from './header-value.js';
+import { ParsedIdentities } from './parsed-identities.js';
 import { canonicaliseUsername } from './username.js';
 
 type Role = 'user' | 'email' | 'name' | 'groups';
 const ROLES: readonly Role[] = ['user', 'email', 'name', 'groups'];
+const ANONYMOUS: IdentityResult = Object.freeze({ kind: 'anonymous' });
 
 /** Reads the identity from a request's raw header list (`IncomingMessage.rawHeaders`: name, value, ...). */
 export type IdentityReader = (rawHeaders: readonly string[]) => IdentityResult;
@@ -24,17 +26,24 @@ function reject(reason: Extract<IdentityResult, { kind: 'rejected' }>['reason'],
  */
 export function compileIdentityReader(rules: IdentityRules): IdentityReader {
   const { exact, twins, twinLengths } = indexHeaderNames(rules);
-  const parsed = new Map<string, IdentityResult>();
+  // Only names as long as an identity header (its twins have the same length) or as `connection` can matter;
+  // the others (host, accept, cookie, ...) are skipped without being lower-cased. Lower-casing never changes
+  // the length of a name that could still match: header names are ASCII tokens.
+  const relevantLengths = new Set([...twinLengths, 'connection'.length]);
+  const parsed = new ParsedIdentities();
 
   return (rawHeaders) => {
-    const values: Partial<Record<Role, string>> = {};
+    // By position in ROLES: a small array is cheaper per request than an object keyed by role.
+    const values: (string | undefined)[] = [undefined, undefined, undefined, undefined];
     let connection: string[] | undefined;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-      const lower = rawHeaders[i]!.toLowerCase();
+      const name = rawHeaders[i]!;
+      if (!relevantLengths.has(name.length)) continue;
+      const lower = name.toLowerCase();
       const role = exact.get(lower);
       if (role !== undefined) {
         if (values[role] !== undefined) {
-          return reject('duplicate_header', `Header ${rules.headers[role]} appears more than once`);
+          return reject('duplicate_header', `Header ${rules.headers[ROLES[role]!]} appears more than once`);
         }
         values[role] = rawHeaders[i + 1]!;
       } else if (lower === 'connection') {
@@ -56,35 +65,30 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
         }
       }
     }
-    if (values.user === undefined) return { kind: 'anonymous' };
-    // The same few identities arrive again and again: decoding, normalising and checking their values once is
-    // enough. NUL cannot occur in a header value, so it separates the parts of the key.
-    const key = `${values.user}\0${values.email ?? '\u0001'}\0${values.name ?? '\u0001'}\0${values.groups ?? '\u0001'}`;
-    let result = parsed.get(key);
+    const [user, email, displayName, groups] = values;
+    if (user === undefined) return ANONYMOUS;
+    let result = parsed.get(user, email, displayName, groups);
     if (result === undefined) {
-      result = buildIdentity(values, rules);
-      if (parsed.size >= PARSED_LIMIT) parsed.clear();
-      parsed.set(key, result);
+      result = buildIdentity({ user, email, name: displayName, groups }, rules);
+      parsed.set(user, email, displayName, groups, result);
     }
     return result;
   };
 }
 
-/** Bound on remembered parses per reader; a flood of distinct identities only makes it start over. */
-const PARSED_LIMIT = 4096;
-
 interface HeaderNameIndex {
-  readonly exact: ReadonlyMap<string, Role>;
+  /** Lower-cased identity header name -> its position in ROLES. */
+  readonly exact: ReadonlyMap<string, number>;
   readonly twins: ReadonlyMap<string, Role>;
   /** A twin has the same length as the name it imitates; checking the length first keeps the common case cheap. */
   readonly twinLengths: ReadonlySet<number>;
 }
 
 function indexHeaderNames(rules: IdentityRules): HeaderNameIndex {
-  const exact = new Map<string, Role>();
+  const exact = new Map<string, number>();
   const twins = new Map<string, Role>();
-  for (const role of ROLES) {
-    exact.set(rules.headers[role].toLowerCase(), role);
+  for (const [index, role] of ROLES.entries()) {
+    exact.set(rules.headers[role].toLowerCase(), index);
     twins.set(twinKey(rules.headers[role]), role);
   }
   return { exact, twins, twinLengths: new Set([...twins.keys()].map((key) => key.length)) };

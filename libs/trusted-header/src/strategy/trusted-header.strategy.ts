@@ -25,7 +25,8 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
     super();
   }
 
-  async validate(request: unknown): Promise<AuthenticatedUser> {
+  /** The user, without a promise when it is already cached; throws a TrustedHeaderException otherwise. */
+  validate(request: unknown): AuthenticatedUser | Promise<AuthenticatedUser> {
     const inspection = this.inspector.inspect(request);
     if (!inspection.trusted) {
       if (inspection.strippedHeaders.length > 0) {
@@ -49,6 +50,6 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       }
       throw new TrustedHeaderException(HttpStatus.BAD_REQUEST, result.reason, result.detail);
     }
-    return this.userSync.syncFromIdentity(result.identity);
+    return this.userSync.userFor(result.identity);
   }
 }
