@@ -107,6 +107,19 @@ describe('compileIdentityReader: header names', () => {
     expect((result as { detail: string }).detail).toContain(twin);
   });
 
+  it('treats the dashed spelling as a twin when the configured name has underscores or dots', () => {
+    const underscored = compileIdentityReader({
+      ...RULES,
+      headers: { ...RULES.headers, user: 'X_Remote_User', groups: 'X.Groups' },
+    });
+    expect(identityOf(underscored(raw(['X_Remote_User', 'alice']))).username).toBe('alice');
+    expectRejected(underscored(raw(['X-Remote-User', 'admin'])), 'header_twin');
+    expectRejected(underscored(raw(['X_Remote_User', 'alice'], ['x-remote-user', 'admin'])), 'header_twin');
+    expectRejected(underscored(raw(['X_Remote_User', 'alice'], ['X-Groups', 'admin'])), 'header_twin');
+    // A name merely as long as an identity header is not a twin.
+    expect(identityOf(read(raw(['Remote-User', 'alice'], ['Authorization', 'Bearer x']))).username).toBe('alice');
+  });
+
   it('rejects a twin next to the real header', () => {
     expectRejected(read(raw(['Remote-User', 'alice'], ['Remote_User', 'admin'])), 'header_twin');
     expectRejected(read(raw(['Remote_User', 'admin'], ['Remote-User', 'alice'])), 'header_twin');

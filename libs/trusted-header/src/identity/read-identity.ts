@@ -30,6 +30,8 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
   // the others (host, accept, cookie, ...) are skipped without being lower-cased. Lower-casing never changes
   // the length of a name that could still match: header names are ASCII tokens.
   const relevantLengths = new Set([...twinLengths, 'connection'.length]);
+  // With a configured name such as X_Remote_User, the plain X-Remote-User is its twin: every name is checked.
+  const namesHaveSeparators = ROLES.some((role) => hasTwinSeparator(rules.headers[role].toLowerCase()));
   const parsed = new ParsedIdentities();
 
   return (rawHeaders) => {
@@ -48,7 +50,7 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
         values[role] = rawHeaders[i + 1]!;
       } else if (lower === 'connection') {
         (connection ??= []).push(rawHeaders[i + 1]!);
-      } else if (twinLengths.has(lower.length)) {
+      } else if (twinLengths.has(lower.length) && (namesHaveSeparators || hasTwinSeparator(lower))) {
         const twinOf = twins.get(twinKey(lower));
         if (twinOf !== undefined) {
           return reject('header_twin', `Header ${rawHeaders[i]} imitates ${rules.headers[twinOf]}`);
@@ -92,6 +94,15 @@ function indexHeaderNames(rules: IdentityRules): HeaderNameIndex {
     twins.set(twinKey(rules.headers[role]), role);
   }
   return { exact, twins, twinLengths: new Set([...twins.keys()].map((key) => key.length)) };
+}
+
+/**
+ * When no identity header name has a `_` or `.`, a name that is not one of them can only be a twin if it has a
+ * `_` or `.` itself: otherwise its twin key is the name. This spares the common case (`Authorization` is as
+ * long as `Remote-Groups`) the twin-key rewrite.
+ */
+function hasTwinSeparator(lowerName: string): boolean {
+  return lowerName.includes('_') || lowerName.includes('.');
 }
 
 /**
