@@ -37,7 +37,7 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
   return (rawHeaders) => {
     // By position in ROLES: a small array is cheaper per request than an object keyed by role.
     const values: (string | undefined)[] = [undefined, undefined, undefined, undefined];
-    let connection: string[] | undefined;
+    let hopByHop: Role | undefined;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!;
       if (!relevantLengths.has(name.length)) continue;
@@ -49,7 +49,7 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
         }
         values[role] = rawHeaders[i + 1]!;
       } else if (lower === 'connection') {
-        (connection ??= []).push(rawHeaders[i + 1]!);
+        hopByHop ??= namedIdentityHeader(rawHeaders[i + 1]!);
       } else if (twinLengths.has(lower.length) && (namesHaveSeparators || hasTwinSeparator(lower))) {
         const twinOf = twins.get(twinKey(lower));
         if (twinOf !== undefined) {
@@ -58,14 +58,10 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
       }
     }
     // Traefik CVE-2021-32813: naming a header in Connection makes a hop drop it, so a proxy's own identity
-    // header could be stripped and a client's copy let through further along.
-    if (connection) {
-      for (const token of connection.join(',').split(',')) {
-        const twinOf = twins.get(twinKey(token.trim()));
-        if (twinOf !== undefined) {
-          return reject('hop_by_hop_header', `Connection names the identity header ${rules.headers[twinOf]}`);
-        }
-      }
+    // header could be stripped and a client's copy let through further along. Reported after the scan, so a
+    // duplicate or twin found later in the header list takes precedence, whatever the order of the lines.
+    if (hopByHop !== undefined) {
+      return reject('hop_by_hop_header', `Connection names the identity header ${rules.headers[hopByHop]}`);
     }
     const [user, email, displayName, groups] = values;
     if (user === undefined) return ANONYMOUS;
@@ -76,6 +72,17 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
     }
     return result;
   };
+
+  /** The identity header (or twin of one) a Connection value names, if any. Most values name none. */
+  function namedIdentityHeader(value: string): Role | undefined {
+    for (const part of value.includes(',') ? value.split(',') : [value]) {
+      const token = part.trim();
+      if (!twinLengths.has(token.length)) continue;
+      const twinOf = twins.get(twinKey(token));
+      if (twinOf !== undefined) return twinOf;
+    }
+    return undefined;
+  }
 }
 
 interface HeaderNameIndex {
