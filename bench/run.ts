@@ -6,24 +6,25 @@
  * machine. Instead every variant of an adapter is started once and the variants take turns, burst after burst
  * (the order rotates each cycle); ratios are taken inside each cycle and the report gives their median and
  * range. Besides requests per second, each burst records the server's own CPU time per request, which does
- * not depend on how much of the machine the client happened to take.
+ * not depend on how much of the machine the client happened to take. CPU profiles of (b') and (c) attribute
+ * the difference (bench/profile.ts), and bench/guard-cost.ts times the library's own work in-process.
  */
 import autocannon from 'autocannon';
-import jwt from 'jsonwebtoken';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { JWT_SECRET, type ServerReply, type ServerRequest } from './shared.js';
+import { profileLibraryShare } from './profile.js';
+import { GUARD_HEADERS, REQUEST_HEADERS, ServerProcess as Server, type Adapter } from './server-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const results = join(root, 'bench', 'results');
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 2);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-const CYCLES = Number(process.env.BENCH_CYCLES ?? 6);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 /**
  * Distinct users logged in on the cold path at concurrency 50: on PostgreSQL enough to fill the identity cache
@@ -33,7 +34,6 @@ const COLD_USERS = Number(process.env.BENCH_COLD_USERS ?? (process.env.DATABASE_
 const CACHE_BOUND = 10_000;
 
 type Variant = 'raw' | 'none' | 'noop' | 'guard' | 'jwt';
-type Adapter = 'express' | 'fastify';
 interface Burst {
   variant: Variant;
   adapter: Adapter | '-';
@@ -52,56 +52,6 @@ const LABELS: Record<Variant, string> = {
   noop: "(b') Nest + allow-all guard + database",
   guard: '(c) Nest + TrustedHeaderGuard',
   jwt: '(d) Nest + passport-jwt HS256',
-};
-
-const GUARD_HEADERS = { 'Remote-User': 'bench-user', 'Remote-Groups': 'staff,finance', 'Remote-Email': 'bench@example.org' };
-
-class Server {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly port: number,
-  ) {}
-
-  static async start(variant: string, adapter: Adapter, env: NodeJS.ProcessEnv = {}): Promise<Server> {
-    const port = nextPort++;
-    const child = spawn(process.execPath, ['--expose-gc', join(here, 'server.js'), variant, adapter, String(port)], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('READY') && resolve());
-      child.once('exit', (code) => reject(new Error(`${variant}/${adapter} exited with ${code}`)));
-    });
-    return new Server(child, port);
-  }
-
-  ask(request: ServerRequest): Promise<ServerReply> {
-    return new Promise((resolve) => {
-      this.child.once('message', (reply) => resolve(reply as ServerReply));
-      this.child.send(request);
-    });
-  }
-
-  url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    this.child.kill('SIGKILL');
-    await new Promise((resolve) => this.child.once('exit', resolve));
-  }
-}
-
-let nextPort = 41_000 + Math.floor(Math.random() * 1000);
-
-/**
- * Every variant gets the same request: what the proxy forwards (identity headers) and a bearer token, so the
- * variants differ only in what the server does with them, not in how many bytes it parses.
- */
-const REQUEST_HEADERS = {
-  ...GUARD_HEADERS,
-  Authorization: `Bearer ${jwt.sign({ sub: 'bench-user' }, JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' })}`,
 };
 
 function drive(server: Server, headers: Record<string, string>, seconds: number): Promise<autocannon.Result> {
@@ -399,6 +349,7 @@ async function main(): Promise<void> {
   const express = await runAdapter('express', ['raw', 'none', 'noop', 'guard', 'jwt']);
   const fastify = await runAdapter('fastify', ['none', 'noop', 'guard', 'jwt']);
   const bursts = [...express.bursts, ...fastify.bursts];
+  const profiles = { express: await profileLibraryShare('express'), fastify: await profileLibraryShare('fastify') };
   const cold = await measureColdPath();
   const guardCost = measureGuardCost();
 
@@ -459,6 +410,22 @@ async function main(): Promise<void> {
       `${(guardCost.libraryNsPerRequest / 1000).toFixed(2)} µs (${(guardCost.minNs / 1000).toFixed(2)} to ${(guardCost.maxNs / 1000).toFixed(2)}), that is ` +
       `${((100 * guardCost.libraryNsPerRequest) / 1000 / rows.find((r) => r.variant === 'none' && r.adapter === 'express')!.cpu).toFixed(1)} % of the server CPU of a (b) request on Express and ` +
       `${((100 * guardCost.libraryNsPerRequest) / 1000 / rows.find((r) => r.variant === 'none' && r.adapter === 'fastify')!.cpu).toFixed(1)} % on Fastify.`,
+    '',
+    `Where the time of (c) goes: CPU profiles (--cpu-prof) of (b') and (c), one after the other under the same load, self time per request in µs:`,
+    '',
+    "| µs per request | Express (b') | Express (c) | Fastify (b') | Fastify (c) |",
+    '|---|---:|---:|---:|---:|',
+    ...(
+      [
+        ['busy (not idle)', 'busy'],
+        ['library functions (nestjs-trusted-header, its lru-cache)', 'library'],
+        ['socket writes (kernel; on loopback they include the client side)', 'socketWrites'],
+        ['garbage collection', 'garbageCollection'],
+      ] as const
+    ).map(
+      ([label, field]) =>
+        `| ${label} | ${profiles.express.baseline[field].toFixed(1)} | ${profiles.express.guard[field].toFixed(1)} | ${profiles.fastify.baseline[field].toFixed(1)} | ${profiles.fastify.guard[field].toFixed(1)} |`,
+    ),
     '',
     `Steady state (c): ${express.statements + fastify.statements} database statements and ${express.writes + fastify.writes} writes over ${guardRequests.toLocaleString('en')} authenticated requests in the measured bursts (TypeORM logger, counted after warm-up). ` +
       'Any statements are the re-read of the user once its cache entry is older than AUTH_PROXY_SYNC_TTL_SECONDS (60 s; 2 reads, no write).',

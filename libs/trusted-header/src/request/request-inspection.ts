@@ -18,6 +18,9 @@ export interface RequestInspection {
  */
 export function incomingMessageOf(request: unknown): IncomingMessage {
   const candidate = request as { raw?: IncomingMessage } & IncomingMessage;
+  // The message's own rawHeaders first: probing an Express request for a missing `raw` walks a prototype
+  // chain Express swaps per request, which cost more than everything else the library does per request.
+  if (Array.isArray(candidate.rawHeaders)) return candidate;
   return candidate.raw && typeof candidate.raw === 'object' && 'rawHeaders' in candidate.raw
     ? candidate.raw
     : candidate;

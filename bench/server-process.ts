@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import jwt from 'jsonwebtoken';
+import { JWT_SECRET, type ServerReply, type ServerRequest } from './shared.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+let nextPort = 41_000 + Math.floor(Math.random() * 1000);
+
+export type Adapter = 'express' | 'fastify';
+
+export const GUARD_HEADERS = {
+  'Remote-User': 'bench-user',
+  'Remote-Groups': 'staff,finance',
+  'Remote-Email': 'bench@example.org',
+};
+
+/**
+ * Every variant gets the same request: what the proxy forwards (identity headers) and a bearer token, so the
+ * variants differ only in what the server does with them, not in how many bytes it parses.
+ */
+export const REQUEST_HEADERS = {
+  ...GUARD_HEADERS,
+  Authorization: `Bearer ${jwt.sign({ sub: 'bench-user' }, JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' })}`,
+};
+
+/** One bench/server.ts process: started, asked for counters over IPC, stopped. */
+export class ServerProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {}
+
+  /** `nodeOptions` go before the script, e.g. `--cpu-prof`. */
+  static async start(
+    variant: string,
+    adapter: Adapter,
+    env: NodeJS.ProcessEnv = {},
+    nodeOptions: string[] = [],
+  ): Promise<ServerProcess> {
+    const port = nextPort++;
+    const script = join(here, 'server.js');
+    const child = spawn(process.execPath, ['--expose-gc', ...nodeOptions, script, variant, adapter, String(port)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('READY') && resolve());
+      child.once('exit', (code) => reject(new Error(`${variant}/${adapter} exited with ${code}`)));
+    });
+    return new ServerProcess(child, port);
+  }
+
+  ask(request: ServerRequest): Promise<ServerReply> {
+    return new Promise((resolve) => {
+      this.child.once('message', (reply) => resolve(reply as ServerReply));
+      this.child.send(request);
+    });
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  /** SIGTERM lets the server exit on its own (and write a --cpu-prof profile); SIGKILL does not wait for it. */
+  async stop(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill(signal);
+    await exited;
+  }
+}
