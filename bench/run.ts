@@ -54,8 +54,8 @@ const LABELS: Record<Variant, string> = {
   jwt: '(d) Nest + passport-jwt HS256',
 };
 
-function drive(server: Server, headers: Record<string, string>, seconds: number): Promise<autocannon.Result> {
-  return autocannon({ url: server.url('/hello'), connections: CONNECTIONS, duration: seconds, headers });
+function drive(server: Server, seconds: number): Promise<autocannon.Result> {
+  return autocannon({ url: server.url('/hello'), connections: CONNECTIONS, duration: seconds, headers: REQUEST_HEADERS });
 }
 
 /** The variant answers as the others do, and an authenticating variant refuses a request without credentials. */
@@ -74,7 +74,7 @@ async function checkVariant(server: Server, variant: Variant, label: string): Pr
 
 async function burst(server: Server, variant: Variant, adapter: Adapter | '-', cycle: number): Promise<Burst> {
   const before = (await server.ask('cpu')).cpuMicros!;
-  const result = await drive(server, REQUEST_HEADERS, SECONDS);
+  const result = await drive(server, SECONDS);
   const after = (await server.ask('cpu')).cpuMicros!;
   return {
     variant,
@@ -105,7 +105,7 @@ async function runAdapter(adapter: Adapter, variants: Variant[]): Promise<Adapte
       const server = await Server.start(variant, adapter, { DATABASE_URL: '' });
       servers.set(variant, server);
       await checkVariant(server, variant, `${variant}/${adapter}`);
-      await drive(server, REQUEST_HEADERS, WARMUP_SECONDS);
+      await drive(server, WARMUP_SECONDS);
     }
     await servers.get('guard')?.ask('reset');
     for (let cycle = 0; cycle < CYCLES; cycle += 1) {

@@ -34,3 +34,6 @@ export const MAX_USERNAME_LENGTH = 255;
 export const MAX_EMAIL_LENGTH = 254;
 export const MAX_DISPLAY_NAME_LENGTH = 256;
 export const MAX_GROUP_NAME_LENGTH = 256;
+
+/** The one anonymous result: frozen and shared, as it carries nothing per request. */
+export const ANONYMOUS: IdentityResult = Object.freeze({ kind: 'anonymous' });

@@ -1,4 +1,4 @@
-import { MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH, MAX_GROUP_NAME_LENGTH } from './identity.js';
+import { ANONYMOUS, MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH, MAX_GROUP_NAME_LENGTH } from './identity.js';
 import type { IdentityResult, IdentityRules } from './identity.js';
 import { twinKey } from './header-names.js';
 import { decodeHeaderValue, hasInvisibleOrControlCharacter, isPlaceholder } from './header-value.js';
@@ -7,7 +7,6 @@ import { canonicaliseUsername } from './username.js';
 
 type Role = 'user' | 'email' | 'name' | 'groups';
 const ROLES: readonly Role[] = ['user', 'email', 'name', 'groups'];
-const ANONYMOUS: IdentityResult = Object.freeze({ kind: 'anonymous' });
 
 /** Reads the identity from a request's raw header list (`IncomingMessage.rawHeaders`: name, value, ...). */
 export type IdentityReader = (rawHeaders: readonly string[]) => IdentityResult;

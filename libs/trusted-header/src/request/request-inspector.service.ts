@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { LogBudget, LogThrottle } from '../common/log-throttle.js';
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
-import type { IdentityResult } from '../identity/identity.js';
+import { ANONYMOUS, type IdentityResult } from '../identity/identity.js';
 import { compileIdentityHeaderMatcher, compileIdentityReader, type IdentityReader } from '../identity/read-identity.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import { incomingMessageOf, type RequestInspection } from './request-inspection.js';
@@ -17,7 +17,8 @@ interface RequestState {
   identity?: IdentityResult;
 }
 
-const ANONYMOUS: IdentityResult = { kind: 'anonymous' };
+/** Trusted peers have nothing stripped: one shared empty list rather than one per request. */
+const NOTHING_STRIPPED: readonly string[] = Object.freeze([]);
 
 /**
  * Decides, once per request, whether the peer may assert identity and what identity it asserts. For an
@@ -56,7 +57,7 @@ export class RequestInspector {
     if (state === undefined) {
       const peer = message.socket?.remoteAddress;
       const inspection = this.options.trust.isTrustedPeer(peer)
-        ? { peer, trusted: true, strippedHeaders: [] }
+        ? { peer, trusted: true, strippedHeaders: NOTHING_STRIPPED }
         : { peer, trusted: false, strippedHeaders: this.stripIdentityHeaders(message, peer) };
       state = { inspection };
       this.states.set(message, state);
