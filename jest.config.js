@@ -11,6 +11,7 @@ export default {
   moduleNameMapper: {
     '^nestjs-trusted-header$': '<rootDir>/libs/trusted-header/src/index.ts',
     '^nestjs-trusted-header/admin$': '<rootDir>/libs/trusted-header/src/admin/index.ts',
+    '^nestjs-trusted-header/building-blocks$': '<rootDir>/libs/trusted-header/src/building-blocks.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

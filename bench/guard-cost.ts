@@ -13,7 +13,8 @@ import { Controller, Get, Module, type ExecutionContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { RequestInspector, TrustedHeaderGuard, TrustedHeaderModule } from 'nestjs-trusted-header';
+import { TrustedHeaderGuard, TrustedHeaderModule } from 'nestjs-trusted-header';
+import { RequestInspector } from 'nestjs-trusted-header/building-blocks';
 import { openDatabase } from '../apps/reference-app/src/database/open-database.js';
 
 const ITERATIONS = 100_000;

@@ -1,6 +1,7 @@
 import { Controller, Get, Req, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
-import { CurrentUser, Groups, Public, TRUSTED_HEADER_STRATEGY } from 'nestjs-trusted-header';
+import { CurrentUser, Groups, Public } from 'nestjs-trusted-header';
+import { TRUSTED_HEADER_STRATEGY } from 'nestjs-trusted-header/building-blocks';
 
 /** Routes the tests use to look at what a controller sees. Mounted next to the reference app's own. */
 @Controller('probe')

@@ -1,12 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { UserSyncService, type TrustedHeaderOptions } from 'nestjs-trusted-header';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AppModule } from '../../apps/reference-app/src/app.module.js';
 import type { HttpAdapterName } from '../../apps/reference-app/src/config/app-config.js';
 import { configureApp } from '../../apps/reference-app/src/configure-app.js';
+import { createHttpAdapter } from '../../apps/reference-app/src/create-app.js';
 import { ProbeController } from './probe.controller.js';
 import { CapturedLogger } from './captured-logger.js';
 import { QueryCounter } from './query-counter.js';
@@ -61,7 +60,7 @@ export async function startTestApp(
   })
     .setLogger(logs)
     .compile();
-  const app = moduleRef.createNestApplication(adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
+  const app = moduleRef.createNestApplication(createHttpAdapter(adapter), {
     logger: logs,
   });
   // On Fastify, Swagger UI loads @fastify/static, which requires an ESM-only module that Jest's module loader

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { resolveTrustedHeaderOptions, type TrustedHeaderOptions } from 'nestjs-trusted-header';
+import type { TrustedHeaderOptions } from 'nestjs-trusted-header';
+import { resolveTrustedHeaderOptions } from 'nestjs-trusted-header/building-blocks';
 
 /**
  * Serves the OpenAPI document and Swagger UI at /docs. The identity headers are declared as API-key security

@@ -10,3 +10,9 @@ export const {
   .setClassMethodName('forRoot')
   .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
   .build();
+
+/** What `TrustedHeaderModule.forRoot()` takes: the options and `isGlobal`. */
+export type TrustedHeaderModuleOptions = typeof OPTIONS_TYPE;
+
+/** What `TrustedHeaderModule.forRootAsync()` takes. */
+export type TrustedHeaderModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;

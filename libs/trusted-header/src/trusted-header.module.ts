@@ -7,7 +7,7 @@ import { TrustedHeaderGuard } from './guards/trusted-header.guard.js';
 import { RequestInspector } from './request/request-inspector.service.js';
 import { TrustedHeaderMiddleware } from './request/trusted-header.middleware.js';
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
-import { DatabaseGate } from './sync/database-gate.service.js';
+import { DatabaseGate } from './persistence/database-gate.service.js';
 import { UserSyncService } from './sync/user-sync.service.js';
 import { TRUSTED_HEADER_OPTIONS } from './trusted-header.constants.js';
 import {

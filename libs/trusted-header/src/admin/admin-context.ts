@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
-import { recordAuditEvent, type AuditEntry } from '../sync/audit.js';
-import { DatabaseGate } from '../sync/database-gate.service.js';
+import { recordAuditEvent, type AuditEntry } from '../persistence/audit.js';
+import { DatabaseGate } from '../persistence/database-gate.service.js';
 import { UserSyncService } from '../sync/user-sync.service.js';
 
 /**

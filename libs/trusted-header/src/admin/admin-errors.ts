@@ -1,6 +1,7 @@
 import { HttpStatus, type ValidationError } from '@nestjs/common';
+import { ConflictError, NotFoundError } from '../errors/domain-errors.js';
 import { TrustedHeaderErrorBody, TrustedHeaderException } from '../errors/trusted-header.exception.js';
-import { isUniqueViolation } from '../sync/database-errors.js';
+import { isUniqueViolation } from '../persistence/database-errors.js';
 
 export interface FieldProblem {
   readonly field: string;
@@ -40,23 +41,23 @@ export function fieldProblems(errors: readonly ValidationError[], prefix = ''): 
   return problems;
 }
 
-export function notFound(what: string): TrustedHeaderException {
-  return new TrustedHeaderException(HttpStatus.NOT_FOUND, 'not_found', `${what} not found`);
+export function notFound(what: string): NotFoundError {
+  return new NotFoundError(what);
 }
 
-export function conflict(message: string): TrustedHeaderException {
-  return new TrustedHeaderException(HttpStatus.CONFLICT, 'conflict', message);
+export function conflict(message: string, cause?: unknown): ConflictError {
+  return new ConflictError(message, cause === undefined ? undefined : { cause });
 }
 
 /**
- * Runs a statement that may hit a unique constraint and turns that violation into a 409. Done inside the
+ * Runs a statement that may hit a unique constraint and turns that violation into a ConflictError (409). Done inside the
  * transaction, before the database gate would report any other error as 503.
  */
 export async function conflictOnUnique<T>(statement: Promise<T>, constraint: string, message: string): Promise<T> {
   try {
     return await statement;
   } catch (error) {
-    if (isUniqueViolation(error, constraint)) throw conflict(message);
+    if (isUniqueViolation(error, constraint)) throw conflict(message, error);
     throw error;
   }
 }

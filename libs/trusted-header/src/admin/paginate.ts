@@ -1,4 +1,4 @@
-import type { DatabaseGate } from '../sync/database-gate.service.js';
+import type { DatabaseGate } from '../persistence/database-gate.service.js';
 import { offsetOf, type Page, type PageQueryDto } from './dto/page.dto.js';
 
 export interface PagedSelect {

@@ -10,6 +10,7 @@ export type RejectionReason =
   | 'duplicate_header'
   | 'header_twin'
   | 'hop_by_hop_header'
+  | 'header_list_truncated'
   // header values
   | 'invalid_header_encoding'
   | 'invalid_username'

@@ -17,17 +17,12 @@ export class TrustedHeaderException extends HttpException {
     status: HttpStatus,
     readonly reason: RejectionReason,
     message: string,
+    cause?: unknown,
   ) {
-    super({ statusCode: status, message, reason } satisfies TrustedHeaderErrorBody, status);
-  }
-}
-
-export class DatabaseUnavailableException extends TrustedHeaderException {
-  constructor() {
     super(
-      HttpStatus.SERVICE_UNAVAILABLE,
-      'database_unavailable',
-      'The user database is unavailable; try again shortly',
+      { statusCode: status, message, reason } satisfies TrustedHeaderErrorBody,
+      status,
+      cause === undefined ? undefined : { cause },
     );
   }
 }

@@ -1,8 +1,8 @@
-import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-custom';
 import { LogThrottle } from '../common/log-throttle.js';
-import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
+import { httpExceptionFor, toHttpError } from '../errors/http-mapping.js';
 import { RequestInspector } from '../request/request-inspector.service.js';
 import type { AuthenticatedUser } from '../sync/authenticated-user.js';
 import { UserSyncService } from '../sync/user-sync.service.js';
@@ -11,6 +11,9 @@ import { TRUSTED_HEADER_STRATEGY } from '../trusted-header.constants.js';
 /**
  * Passport strategy `trusted-header`: trusted peer -> identity headers -> persisted user.
  * Usable with `AuthGuard('trusted-header')` or, with @Public() and @Groups() support, TrustedHeaderGuard.
+ *
+ * The one place where the outcomes of the layers below (inspection, identity rejections, domain errors of sync
+ * and persistence) become HTTP exceptions with a status and a reason.
  */
 @Injectable()
 export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HEADER_STRATEGY) {
@@ -19,8 +22,8 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
   private readonly rejectionLog = new LogThrottle(1_000);
 
   constructor(
-    private readonly inspector: RequestInspector,
-    private readonly userSync: UserSyncService,
+    protected readonly inspector: RequestInspector,
+    protected readonly userSync: UserSyncService,
   ) {
     super();
   }
@@ -30,26 +33,30 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
     const inspection = this.inspector.inspect(request);
     if (!inspection.trusted) {
       if (inspection.strippedHeaders.length > 0) {
-        throw new TrustedHeaderException(
-          HttpStatus.UNAUTHORIZED,
-          'untrusted_proxy',
-          'Identity headers are only accepted from a trusted proxy',
-        );
+        throw httpExceptionFor('untrusted_proxy', 'Identity headers are only accepted from a trusted proxy');
       }
-      throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'missing_identity', 'Not logged in');
+      throw httpExceptionFor('missing_identity', 'Not logged in');
     }
     const result = this.inspector.identityOf(request);
-    if (result.kind === 'anonymous') {
-      throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'missing_identity', 'Not logged in');
-    }
+    if (result.kind === 'anonymous') throw httpExceptionFor('missing_identity', 'Not logged in');
     if (result.kind === 'rejected') {
       const skipped = this.rejectionLog.admit(result.reason);
       if (skipped !== null) {
         const more = skipped > 0 ? ` (${skipped} more since the last line)` : '';
         this.logger.warn(`${result.reason}: request from proxy ${inspection.peer} rejected: ${result.detail}${more}`);
       }
-      throw new TrustedHeaderException(HttpStatus.BAD_REQUEST, result.reason, result.detail);
+      throw httpExceptionFor(result.reason, result.detail);
     }
-    return this.userSync.userFor(result.identity);
+    let user: AuthenticatedUser | Promise<AuthenticatedUser>;
+    try {
+      user = this.userSync.userFor(result.identity);
+    } catch (error) {
+      throw toHttpError(error);
+    }
+    return user instanceof Promise
+      ? user.catch((error: unknown) => {
+          throw toHttpError(error);
+        })
+      : user;
   }
 }

@@ -4,8 +4,8 @@ import type { Identity } from '../identity/identity.js';
 const cacheKeys = new WeakMap<Identity, string>();
 
 /**
- * Key of an identity in the in-memory cache: every synced header value takes part, so a changed email, name
- * or group list is a cache miss and is synced on the very request that carries it (THREATS 5).
+ * Key of an identity among the cached variants of its user: every synced header value takes part, so a changed
+ * email, name or group list is a miss and is synced on the very request that carries it (THREATS 5).
  */
 export function identityCacheKey(identity: Identity): string {
   let key = cacheKeys.get(identity);
@@ -18,9 +18,10 @@ export function identityCacheKey(identity: Identity): string {
   return key;
 }
 
-/** Hash of the synced values stored with the user: equal hash, nothing to write. */
-export function syncFingerprint(identity: Identity): string {
-  return createHash('sha256')
-    .update(JSON.stringify([identity.email, identity.displayName, identity.groups]))
-    .digest('hex');
+/**
+ * Hash of a user's external groups, stored with the user: equal hash, no membership to rewrite. Email and display
+ * name are compared with the stored columns themselves, since an absent header keeps what is stored.
+ */
+export function groupsFingerprint(groups: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify(groups)).digest('hex');
 }

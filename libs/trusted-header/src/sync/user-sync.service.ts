@@ -1,16 +1,11 @@
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import { LRUCache } from 'lru-cache';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
-import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
+import { UnknownUserError, UserDisabledError } from '../errors/domain-errors.js';
 import type { Identity } from '../identity/identity.js';
-import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
-import type { AuthenticatedUser } from './authenticated-user.js';
-import { PROXY_ACTOR, recordAuditEvent } from './audit.js';
-import { isUniqueViolation } from './database-errors.js';
-import { DatabaseGate } from './database-gate.service.js';
-import { effectiveGroups } from './effective-groups.js';
-import { identityCacheKey, syncFingerprint } from './fingerprint.js';
+import { PROXY_ACTOR, recordAuditEvent } from '../persistence/audit.js';
+import { isUniqueViolation } from '../persistence/database-errors.js';
+import { DatabaseGate } from '../persistence/database-gate.service.js';
 import {
   findUserByUsername,
   insertUserIfAbsent,
@@ -18,34 +13,51 @@ import {
   replaceExternalGroups,
   updateUserAttributes,
   type UserRow,
-} from './user-sync.queries.js';
+} from '../persistence/user-sync.queries.js';
+import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
+import type { AuthenticatedUser } from './authenticated-user.js';
+import { effectiveGroups } from './effective-groups.js';
+import { groupsFingerprint, identityCacheKey } from './fingerprint.js';
+import { IdentityCache } from './identity-cache.js';
 
-type SyncOutcome =
-  | { readonly disabled: true; readonly username: string }
-  | { readonly disabled: false; readonly user: AuthenticatedUser };
+type SyncOutcome = { readonly disabled: true } | { readonly disabled: false; readonly user: AuthenticatedUser };
 
+/** What one database round did: `wrote` when it changed the stored user (or created it). */
+interface LoadResult {
+  readonly outcome: SyncOutcome;
+  readonly wrote: boolean;
+}
+
+const DISABLED: SyncOutcome = Object.freeze({ disabled: true });
 const EMAIL_INDEX = 'auth_proxy_users_email_key';
 
-function userOf(outcome: SyncOutcome): AuthenticatedUser {
-  if (outcome.disabled) {
-    throw new TrustedHeaderException(HttpStatus.FORBIDDEN, 'user_disabled', 'This account is disabled');
-  }
+function assertEnabled(outcome: SyncOutcome): AuthenticatedUser {
+  if (outcome.disabled) throw new UserDisabledError();
   return outcome.user;
 }
 
 /**
  * Turns an identity into a persisted user with effective groups.
  *
- * Steady state costs nothing: a synced identity is served from a bounded in-memory cache keyed on every synced
- * header value, for at most the sync TTL. On a miss the user is read; it is written only when a header value
- * differs from what was last stored. All writes for one user happen in one transaction behind a row lock.
+ * Steady state costs nothing: a synced identity is served from a bounded in-memory cache (IdentityCache) for at
+ * most the sync TTL. On a miss the user is read; it is written only when an asserted value differs from what
+ * is stored. An absent email or display-name header keeps what is stored (as Django's RemoteUserBackend and
+ * Grafana do); an absent groups header means no external groups, so privileges drop and never linger. All
+ * writes for one user happen in one transaction behind a row lock, and this instance runs the syncs of one user
+ * one after another, so what it caches follows the order of the writes.
+ *
+ * Errors are domain errors (UnknownUserError, UserDisabledError, DatabaseUnavailableError): the strategy maps
+ * them to a status and a reason.
  */
 @Injectable()
 export class UserSyncService {
   private readonly logger = new Logger('TrustedHeader');
-  private readonly cache: LRUCache<string, SyncOutcome> | null;
-  private readonly inFlight = new Map<string, Promise<SyncOutcome>>();
-  /** Bumped by invalidate(): a sync that started before it must not refill the cache with what it read. */
+  private readonly cache: IdentityCache<SyncOutcome> | null;
+  /** Loads under way, by identity: concurrent requests for one identity share one database round. */
+  private readonly inFlight = new Map<string, Promise<LoadResult>>();
+  /** The last load queued for each user: the next one of that user starts after it has settled. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Bumped by invalidate(): a load that started before it must not refill the cache with what it read. */
   private generation = 0;
 
   constructor(
@@ -54,27 +66,26 @@ export class UserSyncService {
   ) {
     this.cache =
       options.cacheMaxEntries > 0 && options.syncTtlMs > 0
-        ? new LRUCache({ max: options.cacheMaxEntries, ttl: options.syncTtlMs, ttlAutopurge: false })
+        ? new IdentityCache(options.cacheMaxEntries, options.syncTtlMs)
         : null;
   }
 
   /**
-   * Resolves the identity to a logged-in user, creating or updating it as configured.
-   * Throws 401 `unknown_user`, 403 `user_disabled`, or 503 `database_unavailable` (bounded by the timeout).
+   * Resolves the identity to a logged-in user, creating or updating it as configured. Rejects with
+   * UnknownUserError, UserDisabledError or DatabaseUnavailableError (bounded by AUTH_PROXY_DB_TIMEOUT_MS).
    */
   async syncFromIdentity(identity: Identity): Promise<AuthenticatedUser> {
     return this.userFor(identity);
   }
 
   /**
-   * syncFromIdentity for the hot path: a cached identity is answered at once, without a promise (or throws at
-   * once when that user is disabled); anything else returns the promise of the database round.
+   * syncFromIdentity for the hot path: a cached identity is answered at once, without a promise (or throws
+   * UserDisabledError at once); anything else returns the promise of the database round.
    */
   userFor(identity: Identity): AuthenticatedUser | Promise<AuthenticatedUser> {
-    const key = identityCacheKey(identity);
-    const cached = this.cache?.get(key);
-    if (cached !== undefined) return userOf(cached);
-    return this.syncShared(key, identity).then(userOf);
+    const cached = this.cache?.get(identity);
+    if (cached !== undefined) return assertEnabled(cached);
+    return this.syncShared(identity).then(assertEnabled);
   }
 
   /** How many identities the cache holds now (for metrics and benchmarks); 0 when caching is off. */
@@ -93,21 +104,23 @@ export class UserSyncService {
   }
 
   /**
-   * Concurrent requests for one identity share one database round (and one row lock wait). The shared load
-   * stays registered until it settles, even when its waiters have timed out, so a slow row pins one
-   * connection, not one per request; each waiter applies its own time bound.
+   * The shared load stays registered until it settles, even when its waiters have timed out, so a slow row pins
+   * one connection, not one per request; each waiter applies its own time bound.
    */
-  private syncShared(key: string, identity: Identity): Promise<SyncOutcome> {
+  private async syncShared(identity: Identity): Promise<SyncOutcome> {
+    const key = identityCacheKey(identity);
     let pending = this.inFlight.get(key);
     if (!pending) {
       const generation = this.generation;
-      const load = this.load(identity);
+      const load = this.queued(identity.username, () => this.load(identity));
       pending = load;
       this.inFlight.set(key, load);
       load
         .then(
-          (outcome) => {
-            if (this.generation === generation) this.cache?.set(key, outcome);
+          ({ outcome, wrote }) => {
+            if (this.generation !== generation) return;
+            if (wrote) this.cache?.replace(identity, outcome);
+            else this.cache?.add(identity, outcome);
           },
           () => undefined,
         )
@@ -115,19 +128,32 @@ export class UserSyncService {
           if (this.inFlight.get(key) === load) this.inFlight.delete(key);
         });
     }
-    return this.gate.bounded(pending);
+    return (await this.gate.bounded(pending)).outcome;
   }
 
-  private load(identity: Identity): Promise<SyncOutcome> {
+  /** Runs `work` after every earlier load of the same user has settled, whatever its outcome. */
+  private queued<T>(username: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(username);
+    const run = previous === undefined ? work() : previous.then(work, work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(username, settled);
+    void settled.then(() => {
+      if (this.queues.get(username) === settled) this.queues.delete(username);
+    });
+    return run;
+  }
+
+  private load(identity: Identity): Promise<LoadResult> {
     return this.gate.withRunner(async (runner) => {
       const existing = await findUserByUsername(runner, identity.username);
-      if (existing?.disabled) return { disabled: true, username: existing.username };
-      if (existing && existing.sync_fingerprint === syncFingerprint(identity)) {
-        return { disabled: false, user: await this.toAuthenticatedUser(runner, existing, identity) };
+      if (existing?.disabled) return { outcome: DISABLED, wrote: false };
+      if (existing && !(await this.differs(runner, existing, identity))) {
+        return { outcome: await this.enabled(runner, existing, identity), wrote: false };
       }
-      if (!existing && !this.options.createUnknownUser) {
-        throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'unknown_user', 'Unknown user');
-      }
+      if (!existing && !this.options.createUnknownUser) throw new UnknownUserError();
       try {
         return await this.gate.inTransaction(runner, () => this.write(runner, identity, true));
       } catch (error) {
@@ -138,39 +164,44 @@ export class UserSyncService {
     });
   }
 
-  private async write(runner: QueryRunner, identity: Identity, copyEmail: boolean): Promise<SyncOutcome> {
+  /** Whether the asserted values would change what is stored. Reads only. */
+  private async differs(runner: QueryRunner, user: UserRow, identity: Identity): Promise<boolean> {
+    if (user.sync_fingerprint !== groupsFingerprint(identity.groups)) return true;
+    if (identity.displayName !== null && identity.displayName !== user.display_name) return true;
+    if (identity.email === null || identity.email === user.email) return false;
+    return !(await isEmailHeldByAnotherUser(runner, identity.email, user.id));
+  }
+
+  private async write(runner: QueryRunner, identity: Identity, copyEmail: boolean): Promise<LoadResult> {
     let user = await findUserByUsername(runner, identity.username, true);
+    let created = false;
     if (!user) {
-      if (!this.options.createUnknownUser) {
-        throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'unknown_user', 'Unknown user');
-      }
-      const created = await insertUserIfAbsent(runner, identity.username);
+      if (!this.options.createUnknownUser) throw new UnknownUserError();
+      created = await insertUserIfAbsent(runner, identity.username);
       user = await findUserByUsername(runner, identity.username, true);
       if (!user) throw new Error(`user ${JSON.stringify(identity.username)} vanished during its first login`);
       if (created) {
-        await recordAuditEvent(runner, {
-          type: 'user_created',
-          actor: PROXY_ACTOR,
-          userId: user.id,
-          username: user.username,
-        });
+        await recordAuditEvent(runner, { type: 'user_created', actor: PROXY_ACTOR, userId: user.id, username: user.username });
         this.logger.log(`user_created: ${JSON.stringify(identity.username)}`);
       }
     }
-    if (user.disabled) return { disabled: true, username: user.username };
+    if (user.disabled) return { outcome: DISABLED, wrote: created };
 
-    const fingerprint = syncFingerprint(identity);
-    if (user.sync_fingerprint !== fingerprint) {
-      const email = copyEmail ? await this.emailToStore(runner, user, identity) : user.email;
-      await updateUserAttributes(runner, user.id, { email, displayName: identity.displayName, fingerprint });
-      const changes: Record<string, { from: string | null; to: string | null }> = {};
-      if (email !== user.email) changes.email = { from: user.email, to: email };
-      if (identity.displayName !== user.display_name)
-        changes.displayName = { from: user.display_name, to: identity.displayName };
-      const subject = { actor: PROXY_ACTOR, userId: user.id, username: user.username };
-      if (Object.keys(changes).length > 0) {
-        await recordAuditEvent(runner, { type: 'user_attributes_changed', ...subject, details: { changes } });
-      }
+    const email = copyEmail ? await this.emailToStore(runner, user, identity) : user.email;
+    const displayName = identity.displayName ?? user.display_name;
+    const fingerprint = groupsFingerprint(identity.groups);
+    const subject = { actor: PROXY_ACTOR, userId: user.id, username: user.username };
+    const changes: Record<string, { from: string | null; to: string | null }> = {};
+    if (email !== user.email) changes.email = { from: user.email, to: email };
+    if (displayName !== user.display_name) changes.displayName = { from: user.display_name, to: displayName };
+    const groupsChanged = fingerprint !== user.sync_fingerprint;
+    if (Object.keys(changes).length > 0 || groupsChanged) {
+      await updateUserAttributes(runner, user.id, { email, displayName, fingerprint });
+    }
+    if (Object.keys(changes).length > 0) {
+      await recordAuditEvent(runner, { type: 'user_attributes_changed', ...subject, details: { changes } });
+    }
+    if (groupsChanged) {
       const { added, removed } = await replaceExternalGroups(runner, user.id, identity.groups);
       if (added.length > 0 || removed.length > 0) {
         await recordAuditEvent(runner, {
@@ -179,14 +210,20 @@ export class UserSyncService {
           details: { source: 'proxy', added, removed },
         });
       }
-      user = { ...user, email, display_name: identity.displayName, sync_fingerprint: fingerprint };
     }
-    return { disabled: false, user: await this.toAuthenticatedUser(runner, user, identity) };
+    const stored = { ...user, email, display_name: displayName, sync_fingerprint: fingerprint };
+    return {
+      outcome: await this.enabled(runner, stored, identity),
+      wrote: created || groupsChanged || Object.keys(changes).length > 0,
+    };
   }
 
-  /** Never link accounts by email (Grafana CVE-2022-31107): an email another user holds is not copied. */
+  /**
+   * The email to store: the asserted one, unless none was asserted (keep what is stored) or another user holds
+   * it. Never link accounts by email (Grafana CVE-2022-31107): an email another user holds is not copied.
+   */
   private async emailToStore(runner: QueryRunner, user: UserRow, identity: Identity): Promise<string | null> {
-    if (identity.email === null || identity.email === user.email) return identity.email;
+    if (identity.email === null || identity.email === user.email) return user.email;
     if (await isEmailHeldByAnotherUser(runner, identity.email, user.id)) {
       this.logger.warn(
         `email_conflict: ${JSON.stringify(identity.username)} asserted an email another user holds; not copied`,
@@ -196,11 +233,7 @@ export class UserSyncService {
     return identity.email;
   }
 
-  private async toAuthenticatedUser(
-    runner: QueryRunner,
-    user: UserRow,
-    identity: Identity,
-  ): Promise<AuthenticatedUser> {
+  private async enabled(runner: QueryRunner, user: UserRow, identity: Identity): Promise<SyncOutcome> {
     const groups = new Set(
       (
         await effectiveGroups(
@@ -212,7 +245,7 @@ export class UserSyncService {
       ).map((group) => group.name),
     );
     // Frozen: one cached object serves many requests, so no handler may change it for the others.
-    return Object.freeze({
+    const authenticated: AuthenticatedUser = Object.freeze({
       id: user.id,
       username: user.username,
       email: user.email,
@@ -221,5 +254,6 @@ export class UserSyncService {
       externalGroups: Object.freeze([...identity.groups]),
       isAdmin: groups.has(this.options.adminLocalGroup),
     });
+    return { disabled: false, user: authenticated };
   }
 }

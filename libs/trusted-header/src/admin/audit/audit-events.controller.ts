@@ -1,14 +1,12 @@
-import { Controller, Get, Query, UseGuards, UsePipes } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../admin.guard.js';
-import { adminValidationPipe } from '../admin-pipes.js';
+import { AdminApi } from '../admin-api.decorator.js';
 import { AuditEventsQueryDto } from '../dto/admin.dto.js';
 import { AuditEventsService } from './audit-events.service.js';
 
 @ApiTags('admin: audit')
 @Controller('audit-events')
-@UseGuards(AdminGuard)
-@UsePipes(adminValidationPipe)
+@AdminApi()
 export class AuditEventsController {
   constructor(private readonly auditEvents: AuditEventsService) {}
 

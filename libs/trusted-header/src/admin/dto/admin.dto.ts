@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, ValidateIf } from 'class-validator';
-import { AUDIT_EVENT_TYPES, type AuditEventType } from '../../sync/audit.js';
+import { AUDIT_EVENT_TYPES, type AuditEventType } from '../../persistence/audit.js';
 import { BOOLEAN_STRINGS, IsBooleanString, PageQueryDto, SearchPageQueryDto } from './page.dto.js';
 import { IsGroupName, IsText, IsTimestamp } from './validation.js';
 

@@ -1,14 +1,12 @@
-import { Controller, Get, Query, UseGuards, UsePipes } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../admin.guard.js';
-import { adminValidationPipe } from '../admin-pipes.js';
+import { AdminApi } from '../admin-api.decorator.js';
 import { ExternalGroupsQueryDto } from '../dto/admin.dto.js';
 import { ExternalGroupsService } from './external-groups.service.js';
 
 @ApiTags('admin: external groups')
 @Controller('external-groups')
-@UseGuards(AdminGuard)
-@UsePipes(adminValidationPipe)
+@AdminApi()
 export class ExternalGroupsController {
   constructor(private readonly externalGroups: ExternalGroupsService) {}
 

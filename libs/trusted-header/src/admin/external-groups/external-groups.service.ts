@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DatabaseGate } from '../../sync/database-gate.service.js';
+import { DatabaseGate } from '../../persistence/database-gate.service.js';
 import type { ExternalGroupsQueryDto } from '../dto/admin.dto.js';
 import { likePattern, type Page } from '../dto/page.dto.js';
 import { paginate } from '../paginate.js';

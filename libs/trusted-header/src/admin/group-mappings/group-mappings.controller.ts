@@ -1,16 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards, UsePipes } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { CurrentUser } from '../../decorators/current-user.decorator.js';
-import { AdminGuard } from '../admin.guard.js';
-import { adminValidationPipe, uuidParam } from '../admin-pipes.js';
+import { AdminApi } from '../admin-api.decorator.js';
+import { uuidParam } from '../admin-pipes.js';
 import { CreateMappingDto, MappingsQueryDto, PreviewMappingDto } from '../dto/admin.dto.js';
 import { GroupMappingsService } from './group-mappings.service.js';
 
 /** External group names travel in bodies and query strings only: LDAP DNs contain `/`, `,` and `=`. */
 @ApiTags('admin: group mappings')
 @Controller('group-mappings')
-@UseGuards(AdminGuard)
-@UsePipes(adminValidationPipe)
+@AdminApi()
 export class GroupMappingsController {
   constructor(private readonly mappings: GroupMappingsService) {}
 

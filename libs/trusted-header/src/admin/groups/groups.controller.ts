@@ -8,21 +8,18 @@ import {
   Patch,
   Post,
   Query,
-  UseGuards,
-  UsePipes,
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { CurrentUser } from '../../decorators/current-user.decorator.js';
-import { AdminGuard } from '../admin.guard.js';
-import { adminValidationPipe, uuidParam } from '../admin-pipes.js';
+import { AdminApi } from '../admin-api.decorator.js';
+import { uuidParam } from '../admin-pipes.js';
 import { CreateGroupDto, UpdateGroupDto } from '../dto/admin.dto.js';
 import { SearchPageQueryDto } from '../dto/page.dto.js';
 import { GroupsService } from './groups.service.js';
 
 @ApiTags('admin: groups')
 @Controller('groups')
-@UseGuards(AdminGuard)
-@UsePipes(adminValidationPipe)
+@AdminApi()
 export class GroupsController {
   constructor(private readonly groups: GroupsService) {}
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { rowsOf } from '../../sync/rows.js';
+import { rowsOf } from '../../persistence/rows.js';
 import type { QueryRunner } from 'typeorm';
 import { conflictOnUnique, notFound } from '../admin-errors.js';
 import { AdminChanges } from '../admin-context.js';

@@ -1,16 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards, UsePipes } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { CurrentUser } from '../../decorators/current-user.decorator.js';
 import type { AuthenticatedUser } from '../../sync/authenticated-user.js';
-import { AdminGuard } from '../admin.guard.js';
-import { adminValidationPipe, uuidParam } from '../admin-pipes.js';
+import { AdminApi } from '../admin-api.decorator.js';
+import { uuidParam } from '../admin-pipes.js';
 import { GrantDto, UsersQueryDto } from '../dto/admin.dto.js';
 import { UsersAdminService } from './users-admin.service.js';
 
 @ApiTags('admin: users')
 @Controller('users')
-@UseGuards(AdminGuard)
-@UsePipes(adminValidationPipe)
+@AdminApi()
 export class UsersAdminController {
   constructor(private readonly users: UsersAdminService) {}
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { rowsOf } from '../../sync/rows.js';
+import { rowsOf } from '../../persistence/rows.js';
 import type { QueryRunner } from 'typeorm';
 import type { ResolvedTrustedHeaderOptions } from '../../config/trusted-header-options.js';
 import { TRUSTED_HEADER_OPTIONS } from '../../trusted-header.constants.js';

@@ -1,15 +1,16 @@
-import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { LogThrottle } from '../common/log-throttle.js';
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
-import { DatabaseUnavailableException } from '../errors/trusted-header.exception.js';
+import { DatabaseUnavailableError, TrustedHeaderError } from '../errors/domain-errors.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 
 /**
- * The one way the library talks to the database: bounded in time, errors turned into 503
- * `database_unavailable` (never a 500, never a login), and connections whose work failed destroyed rather
- * than reused.
+ * The one way the library talks to the database: bounded in time, failures turned into DatabaseUnavailableError
+ * (503 `database_unavailable` at the HTTP layer; never a 500, never a login) with the failure as its cause, and
+ * connections whose work failed destroyed rather than reused. Refusals the work decides itself (domain errors:
+ * unknown user, not found, conflict) pass through unchanged and leave the connection reusable.
  */
 @Injectable()
 export class DatabaseGate {
@@ -21,7 +22,7 @@ export class DatabaseGate {
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  /** Waits for `work` at most AUTH_PROXY_DB_TIMEOUT_MS; HttpExceptions pass, anything else becomes a 503. */
+  /** Waits for `work` at most AUTH_PROXY_DB_TIMEOUT_MS; domain errors pass, anything else is DatabaseUnavailableError. */
   async bounded<T>(work: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -33,13 +34,13 @@ export class DatabaseGate {
     try {
       return await Promise.race([work, timeout]);
     } catch (error) {
-      if (error instanceof HttpException) throw error;
+      if (error instanceof TrustedHeaderError) throw error;
       const skipped = this.errors.admit('database');
       if (skipped !== null) {
         const more = skipped > 0 ? ` (${skipped} similar errors not logged)` : '';
         this.logger.error(`database_unavailable: ${error instanceof Error ? error.message : String(error)}${more}`);
       }
-      throw new DatabaseUnavailableException();
+      throw new DatabaseUnavailableError({ cause: error });
     } finally {
       clearTimeout(timer);
     }
@@ -52,7 +53,7 @@ export class DatabaseGate {
     try {
       return await work(runner);
     } catch (error) {
-      if (!(error instanceof HttpException)) broken = error;
+      if (!(error instanceof TrustedHeaderError)) broken = error;
       throw error;
     } finally {
       await releaseRunner(runner, broken);

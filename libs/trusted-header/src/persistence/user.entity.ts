@@ -19,7 +19,7 @@ export class TrustedHeaderUser {
   @Column({ type: 'boolean', default: false })
   disabled!: boolean;
 
-  /** Hash of the header values last written; equal hash means nothing to write. */
+  /** Hash of the external groups last written; equal hash means no membership to rewrite. */
   @Column({ name: 'sync_fingerprint', type: 'varchar', length: 64, nullable: true })
   syncFingerprint!: string | null;
 
