@@ -205,13 +205,21 @@ describeWithConcurrentDatabase('pool exhaustion', () => {
 
   it('bounds the wait for a connection and says why, then recovers when connections come back', async () => {
     expect((await api.request('/me', [['Remote-User', 'hot']])).status).toBe(200);
-    // Hold the user's row: every sync of a changed identity for it waits on the lock and holds a connection.
+    expect((await api.request('/me', [['Remote-User', 'warm']])).status).toBe(200);
+    // Hold both users' rows: a sync of a changed identity waits on the lock and holds a connection. One user's
+    // syncs run one after another, so one held row pins one connection, however many requests queue behind it.
     await locker.query('BEGIN');
-    await locker.query(`SELECT * FROM auth_proxy_users WHERE username = 'hot' FOR UPDATE`);
-    const blocked = ['a', 'b', 'c', 'd', 'e'].map((group) =>
+    await locker.query(`SELECT * FROM auth_proxy_users WHERE username IN ('hot', 'warm') FOR UPDATE`);
+    const blocked = [
+      ['hot', 'a'],
+      ['hot', 'b'],
+      ['hot', 'c'],
+      ['warm', 'd'],
+      ['warm', 'e'],
+    ].map(([user, group]) =>
       api.request('/me', [
-        ['Remote-User', 'hot'],
-        ['Remote-Groups', group],
+        ['Remote-User', user!],
+        ['Remote-Groups', group!],
       ]),
     );
     // Wait until both pooled connections are stuck on the lock, so the bystander finds the pool empty.

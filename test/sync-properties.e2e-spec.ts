@@ -15,11 +15,17 @@ const assertion: fc.Arbitrary<Assertion> = fc.record({
 });
 
 /**
- * Property tests of the sync through HTTP, with the identity cache off so every request reaches the database:
- * after any sequence of assertions each user's stored state is the last one asserted, and asserting it again
- * writes nothing.
+ * Property tests of the sync through HTTP, against an oracle that replays the rules: after any sequence of
+ * assertions each user's stored groups are the last ones asserted and the stored display name is the last one
+ * present (an absent header keeps it); asserting the same again, with or without the name header, writes
+ * nothing. Run with the identity cache off (every request reaches the database) and on (a cached variant of an
+ * earlier header set must never answer after a write: a user asserting g1,g2 then g1 then g1,g2 again is synced
+ * three times, and what the request carries is what the database holds).
  */
-describe('sync properties', () => {
+describe.each([
+  ['cache off', 0],
+  ['cache on', 10_000],
+])('sync properties (%s)', (_title, cacheMaxEntries) => {
   let database: TestDatabase;
   let api: TestApp;
 
@@ -27,7 +33,7 @@ describe('sync properties', () => {
     database = await createTestDatabase();
     api = await startTestApp(
       'express',
-      { createUnknownUser: true, groupsSeparator: ';', cacheMaxEntries: 0 },
+      { createUnknownUser: true, groupsSeparator: ';', cacheMaxEntries },
       await database.options(),
     );
   });
@@ -53,22 +59,35 @@ describe('sync properties', () => {
     return row as { display_name: string | null; groups: string[] } | undefined;
   };
 
-  it('stores the last assertion of each user, and a repeated assertion writes nothing', async () => {
+  it('stores the last groups and the last present name of each user; repeating it writes nothing', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(assertion, { minLength: 1, maxLength: 12 }), async (steps) => {
+        await api.sql(`DELETE FROM auth_proxy_users WHERE username LIKE 'p-%'`);
+        api.invalidate();
         const last = new Map<string, Assertion>();
+        const lastName = new Map<string, string | null>();
         for (const step of steps) {
+          const username = step.user.toLowerCase();
           const response = await send(step);
           expect(response.status).toBe(200);
-          expect(response.body.username).toBe(step.user.toLowerCase());
+          expect(response.body.username).toBe(username);
           expect(response.body.externalGroups).toEqual([...step.groups].sort());
-          last.set(step.user.toLowerCase(), step);
+          last.set(username, step);
+          if (step.name !== null) lastName.set(username, step.name);
+          const expected = { display_name: lastName.get(username) ?? null, groups: [...step.groups].sort() };
+          expect(await stored(username)).toEqual(expected);
+          expect(response.body.displayName).toBe(expected.display_name);
         }
         for (const [username, step] of last) {
-          expect(await stored(username)).toEqual({ display_name: step.name, groups: [...step.groups].sort() });
           api.queries.reset();
           expect((await send(step)).status).toBe(200);
+          expect((await send({ ...step, name: null })).status).toBe(200);
+          expect((await send(step)).status).toBe(200);
           expect(api.queries.writes).toBe(0);
+          expect(await stored(username)).toEqual({
+            display_name: lastName.get(username) ?? null,
+            groups: [...step.groups].sort(),
+          });
         }
         const [{ duplicates }] = await api.sql(
           `SELECT count(*)::int AS duplicates FROM (SELECT username FROM auth_proxy_users GROUP BY username HAVING count(*) > 1) AS d`,
@@ -77,5 +96,13 @@ describe('sync properties', () => {
       }),
       { numRuns: 25 },
     );
+  });
+
+  it('answers g1,g2 then g1 then g1,g2 from the database each time, not from an earlier entry', async () => {
+    for (const groups of [['g1', 'g2'], ['g1'], ['g1', 'g2'], ['g1']]) {
+      const response = await send({ user: 'p-stale', groups, name: null });
+      expect(response.body.externalGroups).toEqual(groups);
+      expect((await stored('p-stale'))?.groups).toEqual(groups);
+    }
   });
 });

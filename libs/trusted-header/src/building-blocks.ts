@@ -38,4 +38,10 @@ export { TrustedHeaderGroupMapping } from './persistence/group-mapping.entity.js
 export { TrustedHeaderUserExternalGroup } from './persistence/user-external-group.entity.js';
 export { TrustedHeaderUserGroupGrant } from './persistence/user-group-grant.entity.js';
 export { TrustedHeaderAuditEvent } from './persistence/audit-event.entity.js';
-export { AUDIT_EVENT_TYPES, PROXY_ACTOR, type AuditEventType } from './persistence/audit.js';
+export {
+  AUDIT_EVENT_TYPES,
+  AUDIT_ACTOR_TYPES,
+  PROXY_ACTOR,
+  type AuditEventType,
+  type AuditActorType,
+} from './persistence/audit.js';

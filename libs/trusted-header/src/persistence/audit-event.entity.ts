@@ -13,6 +13,10 @@ export class TrustedHeaderAuditEvent {
   @Column({ type: 'varchar', length: 64 })
   type!: string;
 
+  /** `proxy` for changes the proxy asserted, `admin` for changes made through the admin API. */
+  @Column({ name: 'actor_type', type: 'varchar', length: 16 })
+  actorType!: string;
+
   /** `proxy` for changes the proxy asserted, otherwise the username of the admin who made the change. */
   @Column({ type: 'varchar', length: 255 })
   actor!: string;

@@ -17,11 +17,19 @@ export const AUDIT_EVENT_TYPES = [
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
-/** Actor of changes that came from the proxy's assertions rather than from an admin. */
+/** Actor name of changes that came from the proxy's assertions rather than from an admin. */
 export const PROXY_ACTOR = 'proxy';
+
+/** Who made a change: the proxy (its assertions) or an admin (through the admin API). */
+export const AUDIT_ACTOR_TYPES = ['proxy', 'admin'] as const;
+
+export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
 
 export interface AuditEntry {
   readonly type: AuditEventType;
+  /** An admin's name may be anything, `proxy` included: the type, not the name, says who acted. */
+  readonly actorType: AuditActorType;
+  /** The admin's username, or PROXY_ACTOR. */
   readonly actor: string;
   readonly userId?: string | null;
   readonly username?: string | null;
@@ -31,7 +39,15 @@ export interface AuditEntry {
 /** Appends an audit event through the caller's query runner, hence inside the caller's transaction. */
 export async function recordAuditEvent(runner: QueryRunner, entry: AuditEntry): Promise<void> {
   await runner.query(
-    `INSERT INTO auth_proxy_audit_events (type, actor, user_id, username, details) VALUES ($1, $2, $3, $4, $5)`,
-    [entry.type, entry.actor, entry.userId ?? null, entry.username ?? null, JSON.stringify(entry.details ?? {})],
+    `INSERT INTO auth_proxy_audit_events (type, actor_type, actor, user_id, username, details)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    [
+      entry.type,
+      entry.actorType,
+      entry.actor,
+      entry.userId ?? null,
+      entry.username ?? null,
+      JSON.stringify(entry.details ?? {}),
+    ],
   );
 }

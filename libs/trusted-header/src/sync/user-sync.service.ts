@@ -181,7 +181,13 @@ export class UserSyncService {
       user = await findUserByUsername(runner, identity.username, true);
       if (!user) throw new Error(`user ${JSON.stringify(identity.username)} vanished during its first login`);
       if (created) {
-        await recordAuditEvent(runner, { type: 'user_created', actor: PROXY_ACTOR, userId: user.id, username: user.username });
+        await recordAuditEvent(runner, {
+          type: 'user_created',
+          actorType: 'proxy',
+          actor: PROXY_ACTOR,
+          userId: user.id,
+          username: user.username,
+        });
         this.logger.log(`user_created: ${JSON.stringify(identity.username)}`);
       }
     }
@@ -190,7 +196,7 @@ export class UserSyncService {
     const email = copyEmail ? await this.emailToStore(runner, user, identity) : user.email;
     const displayName = identity.displayName ?? user.display_name;
     const fingerprint = groupsFingerprint(identity.groups);
-    const subject = { actor: PROXY_ACTOR, userId: user.id, username: user.username };
+    const subject = { actorType: 'proxy', actor: PROXY_ACTOR, userId: user.id, username: user.username } as const;
     const changes: Record<string, { from: string | null; to: string | null }> = {};
     if (email !== user.email) changes.email = { from: user.email, to: email };
     if (displayName !== user.display_name) changes.displayName = { from: user.display_name, to: displayName };

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { AuditActorType } from '../../persistence/audit.js';
 import { DatabaseGate } from '../../persistence/database-gate.service.js';
 import type { AuditEventsQueryDto } from '../dto/admin.dto.js';
 import type { Page } from '../dto/page.dto.js';
@@ -8,6 +9,7 @@ export interface AuditEventView {
   id: string;
   occurredAt: string;
   type: string;
+  actorType: AuditActorType;
   actor: string;
   userId: string | null;
   username: string | null;
@@ -27,6 +29,7 @@ export class AuditEventsService {
       where.push(condition(`$${parameters.length}`));
     };
     if (query.type !== undefined) filter((p) => `type = ${p}`, query.type);
+    if (query.actorType !== undefined) filter((p) => `actor_type = ${p}`, query.actorType);
     if (query.actor !== undefined) filter((p) => `actor = ${p}`, query.actor);
     if (query.user !== undefined) filter((p) => `username = ${p}`, query.user);
     if (query.since !== undefined) filter((p) => `occurred_at >= ${p}::timestamptz`, query.since);
@@ -34,7 +37,7 @@ export class AuditEventsService {
     return paginate<AuditEventView>(
       this.gate,
       {
-        select: `id::text AS id, occurred_at AS "occurredAt", type, actor, user_id AS "userId", username, details`,
+        select: `id::text AS id, occurred_at AS "occurredAt", type, actor_type AS "actorType", actor, user_id AS "userId", username, details`,
         from: 'auth_proxy_audit_events',
         where,
         parameters,

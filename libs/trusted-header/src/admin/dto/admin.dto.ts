@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, ValidateIf } from 'class-validator';
-import { AUDIT_EVENT_TYPES, type AuditEventType } from '../../persistence/audit.js';
+import { AUDIT_ACTOR_TYPES, AUDIT_EVENT_TYPES, type AuditActorType, type AuditEventType } from '../../persistence/audit.js';
 import { BOOLEAN_STRINGS, IsBooleanString, PageQueryDto, SearchPageQueryDto } from './page.dto.js';
 import { IsGroupName, IsText, IsTimestamp } from './validation.js';
 
@@ -86,7 +86,12 @@ export class AuditEventsQueryDto extends PageQueryDto {
   @IsIn(AUDIT_EVENT_TYPES, { message: `must be one of ${AUDIT_EVENT_TYPES.join(', ')}` })
   type?: AuditEventType;
 
-  @ApiPropertyOptional({ description: 'Username of the admin, or `proxy`' })
+  @ApiPropertyOptional({ enum: AUDIT_ACTOR_TYPES, description: '`proxy` (assertions) or `admin` (the admin API)' })
+  @IsOptional()
+  @IsIn(AUDIT_ACTOR_TYPES, { message: `must be one of ${AUDIT_ACTOR_TYPES.join(', ')}` })
+  actorType?: AuditActorType;
+
+  @ApiPropertyOptional({ description: 'Username of the admin, or `proxy` (with actorType to tell them apart)' })
   @IsOptional()
   @IsText(255)
   actor?: string;
