@@ -135,7 +135,16 @@ describe.each(ADAPTERS)('identity headers from the trusted proxy (%s)', (adapter
     it('rejects look-alikes instead of folding them into an existing account', async () => {
       const admin = await api.request('/me', [['Remote-User', 'admin']]);
       expect(admin.status).toBe(200);
-      for (const lookalike of ['ａｄｍｉｎ', 'ᴬᴰᴹᴵᴺ', 'admın', 'аdmin', 'adm\u0131n', 'ADMİN'.replace('İ', 'ı')]) {
+      const unicodeData = ['r\u0585\u0585t', '\u13aadmin', '\u0430dmin', '\u0440\u043e\u0440']; // UTS #39
+      for (const lookalike of [
+        ...unicodeData,
+        'ａｄｍｉｎ',
+        'ᴬᴰᴹᴵᴺ',
+        'admın',
+        'аdmin',
+        'adm\u0131n',
+        'ADMİN'.replace('İ', 'ı'),
+      ]) {
         await rejects([['Remote-User', lookalike]], 'invalid_username');
       }
       const rows = await api.sql(
@@ -170,6 +179,26 @@ describe.each(ADAPTERS)('identity headers from the trusted proxy (%s)', (adapter
       ]) {
         await rejects([['Remote-User', value]], 'invalid_username');
       }
+    });
+
+    it('accepts names that are placeholder words elsewhere: nil, and display names Nan, Nil, None', async () => {
+      for (const [user, name] of [
+        ['nil', 'Nil'],
+        ['nan-user', 'Nan'],
+        ['none-user', 'None'],
+      ]) {
+        const response = await api.request('/me', [
+          ['Remote-User', user!],
+          ['Remote-Name', name!],
+        ]);
+        expect(response.status).toBe(200);
+        expect(response.body).toMatchObject({ username: user, displayName: name });
+      }
+    });
+
+    it('refuses a username with a comma: joined header lines look the same', async () => {
+      await rejects([['Remote-User', 'alice,admin']], 'invalid_username');
+      await rejects([['Remote-User', 'alice, admin']], 'invalid_username');
     });
 
     it('treats an empty username header as a rejection, never as a fallback identity', async () => {
@@ -275,11 +304,13 @@ describe('a custom separator and preset', () => {
     ]);
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
+      id: expect.any(String),
       username: 'akadmin',
       email: 'ak@example.org',
       displayName: 'AK Admin',
       groups: [],
       externalGroups: ['Staff, Team', 'authentik Admins'],
+      isAdmin: false,
     });
     const remoteUser = await api.request('/me', [['Remote-User', 'admin']]);
     expect(remoteUser.status).toBe(401);

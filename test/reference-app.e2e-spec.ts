@@ -89,11 +89,13 @@ describe('reference app process', () => {
       });
       expect(me.status).toBe(200);
       expect(me.body).toEqual({
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
         username: 'alice',
         email: null,
         displayName: null,
         groups: [],
         externalGroups: ['devs'],
+        isAdmin: false,
       });
       const spoofed = await rawRequest({
         port,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { Controller, Get, Req, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { CurrentUser, Groups, Public } from 'nestjs-trusted-header';
@@ -17,6 +18,14 @@ export class ProbeController {
       headers: Object.keys(request.headers).filter(identity),
       rawHeaders: rawHeaders.filter((_, i) => i % 2 === 0).filter(identity),
     };
+  }
+
+  /** Node's per-name view of the header lines, after the library has run (built on first read). */
+  @Get('headers-distinct')
+  @Public()
+  headersDistinct(@Req() request: { raw?: IncomingMessage } & Partial<IncomingMessage>) {
+    const message = (request.raw ?? request) as IncomingMessage;
+    return { names: Object.keys(message.headersDistinct).filter((name) => /remote[-_.]/i.test(name)) };
   }
 
   /** Plain @nestjs/passport usage of the strategy, without TrustedHeaderGuard. */

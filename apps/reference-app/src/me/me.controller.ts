@@ -7,11 +7,13 @@ export class MeController {
   @Get()
   me(@CurrentUser() user: AuthenticatedUser) {
     return {
+      id: user.id,
       username: user.username,
       email: user.email,
       displayName: user.displayName,
       groups: user.groups,
       externalGroups: user.externalGroups,
+      isAdmin: user.isAdmin,
     };
   }
 }

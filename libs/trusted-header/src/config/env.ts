@@ -1,3 +1,4 @@
+import { trimAsciiWhitespace } from '../identity/header-value.js';
 import { TrustedHeaderConfigError } from './config-error.js';
 import { isPresetName, PRESETS, type PresetName } from './presets.js';
 import { resolveTrustedHeaderOptions } from './resolve-options.js';
@@ -27,7 +28,7 @@ export function trustedHeaderOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     }
     return value;
   };
-  const list = (value: string): string[] => value.split(',').map((item) => item.trim());
+  const list = (value: string): string[] => value.split(',').map(trimAsciiWhitespace);
   const bool = (key: 'createUnknownUser' | 'caseFoldUsername'): boolean | undefined => {
     const value = read(key)?.trim().toLowerCase();
     if (value === undefined) return undefined;

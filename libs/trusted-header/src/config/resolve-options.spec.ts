@@ -231,7 +231,7 @@ describe('resolveTrustedHeaderOptions: other settings', () => {
       cacheMaxEntries: 0,
       databaseTimeoutMs: 50,
       untrustedWarningIntervalSeconds: 86_400,
-      adminGroups: [' ops ', 'E\u0301quipe'],
+      adminGroups: [' ops ', 'E\u0301quipe', 'ops\u00a0'],
       adminLocalGroup: ' root ',
     });
     expect(resolved.createUnknownUser).toBe(true);
@@ -241,7 +241,8 @@ describe('resolveTrustedHeaderOptions: other settings', () => {
     expect(resolved.cacheMaxEntries).toBe(0);
     expect(resolved.databaseTimeoutMs).toBe(50);
     expect(resolved.untrustedWarningIntervalMs).toBe(86_400_000);
-    expect(resolved.adminGroups).toEqual(['ops', 'Équipe']);
+    // Exact, like asserted groups: spaces trimmed, nothing normalised, Unicode spaces kept.
+    expect(resolved.adminGroups).toEqual(['ops', 'E\u0301quipe', 'ops\u00a0']);
     expect(resolved.adminLocalGroup).toBe('root');
   });
 

@@ -4,7 +4,7 @@ import {
   headerNameFromConfig,
   twinKey,
 } from '../identity/header-names.js';
-import { hasInvisibleOrControlCharacter } from '../identity/header-value.js';
+import { hasInvisibleOrControlCharacter, trimAsciiWhitespace } from '../identity/header-value.js';
 import type { IdentityHeaderNames } from '../identity/identity.js';
 import { TrustEntryError } from '../trust/trust-entry.js';
 import { parseTrustList, type TrustList } from '../trust/trust-list.js';
@@ -82,14 +82,14 @@ export function resolveTrustedHeaderOptions(
 
   const adminGroups = [...(options.adminGroups ?? DEFAULTS.adminGroups)];
   for (const group of adminGroups) {
-    if (typeof group !== 'string' || group.trim() === '' || hasInvisibleOrControlCharacter(group)) {
+    if (typeof group !== 'string' || trimAsciiWhitespace(group) === '' || hasInvisibleOrControlCharacter(group)) {
       fail('adminGroups', group, 'must be non-empty group names');
     }
   }
   const adminLocalGroup = options.adminLocalGroup ?? DEFAULTS.adminLocalGroup;
   if (
     typeof adminLocalGroup !== 'string' ||
-    adminLocalGroup.trim() === '' ||
+    trimAsciiWhitespace(adminLocalGroup) === '' ||
     hasInvisibleOrControlCharacter(adminLocalGroup)
   ) {
     fail('adminLocalGroup', adminLocalGroup, 'must be a non-empty group name');
@@ -105,8 +105,9 @@ export function resolveTrustedHeaderOptions(
       caseFoldUsername: bool('caseFoldUsername'),
     },
     createUnknownUser: bool('createUnknownUser'),
-    adminGroups: adminGroups.map((group) => group.trim().normalize('NFC')),
-    adminLocalGroup: adminLocalGroup.trim(),
+    // Exact, like asserted groups: no Unicode trimming, no normalisation.
+    adminGroups: adminGroups.map(trimAsciiWhitespace),
+    adminLocalGroup: trimAsciiWhitespace(adminLocalGroup),
     syncTtlMs: int('syncTtlSeconds') * 1000,
     cacheMaxEntries: int('cacheMaxEntries'),
     databaseTimeoutMs: int('databaseTimeoutMs'),

@@ -21,6 +21,18 @@ export function decodeHeaderValue(raw: string): string | null {
 }
 
 /**
+ * Removes spaces and tabs (what HTTP calls optional whitespace) at both ends, and nothing else. String.trim()
+ * also strips Unicode spaces (U+00A0, U+3000): `ops\u00a0` would become `ops` and receive that group's rights.
+ */
+export function trimAsciiWhitespace(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 0x20 || value.charCodeAt(start) === 0x09)) start += 1;
+  while (end > start && (value.charCodeAt(end - 1) === 0x20 || value.charCodeAt(end - 1) === 0x09)) end -= 1;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+/**
  * Control (Cc), format (Cf: zero-width, bidi overrides and isolates, soft hyphen), surrogate, private-use and
  * unassigned characters, plus the default-ignorable ones outside those categories (combining grapheme
  * joiner, variation selectors, Hangul fillers) and the blank braille pattern. They make two different strings
@@ -33,10 +45,12 @@ export function hasInvisibleOrControlCharacter(value: string): boolean {
 }
 
 /**
- * Values a misconfigured proxy sends instead of an identity: unset variables printed as text, and templates
- * left unexpanded (`{user}`, `${remote_user}`, `$remote_user`, `%{REMOTE_USER}e`, `{http.auth.user.id}`).
+ * Values a misconfigured proxy sends instead of an identity: empty values printed as text by the usual runtimes
+ * (JavaScript's `null` and `undefined`, C's `(null)`, Go's `<nil>`, a log format's `-`) and templates left
+ * unexpanded (`{user}`, `${remote_user}`, `$remote_user`, `%{REMOTE_USER}e`, `{http.auth.user.id}`). Words that
+ * are also people's names (`Nan`, `Nil`, `None`) are not placeholders: refusing them would lock real people out.
  */
-const PLACEHOLDER_WORDS = new Set(['null', 'undefined', 'none', 'nil', '(null)', '<nil>', '-', 'nan', 'unknown']);
+const PLACEHOLDER_WORDS = new Set(['null', 'undefined', '(null)', '<nil>', '-']);
 const TEMPLATE = /[{}]|^\$[A-Za-z_]|^%[A-Za-z{]/;
 
 export function isPlaceholder(value: string): boolean {

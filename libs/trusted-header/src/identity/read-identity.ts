@@ -1,9 +1,10 @@
 import { ANONYMOUS, MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH, MAX_GROUP_NAME_LENGTH } from './identity.js';
 import type { IdentityResult, IdentityRules } from './identity.js';
 import { twinKey } from './header-names.js';
-import { decodeHeaderValue, hasInvisibleOrControlCharacter, isPlaceholder } from './header-value.js';
+import { decodeHeaderValue, hasInvisibleOrControlCharacter, isPlaceholder, trimAsciiWhitespace } from './header-value.js';
 import { ParsedIdentities } from './parsed-identities.js';
-import { canonicaliseUsername } from './username.js';
+import { canonicaliseUsername, hasUnstableCodePoint } from './username.js';
+import { loadUnicodeSecurityData } from './unicode-security.js';
 
 type Role = 'user' | 'email' | 'name' | 'groups';
 const ROLES: readonly Role[] = ['user', 'email', 'name', 'groups'];
@@ -24,6 +25,7 @@ function reject(reason: Extract<IdentityResult, { kind: 'rejected' }>['reason'],
  * strings, cookies or bodies.
  */
 export function compileIdentityReader(rules: IdentityRules): IdentityReader {
+  loadUnicodeSecurityData();
   const { exact, twins, twinLengths } = indexHeaderNames(rules);
   // Only names as long as an identity header (its twins have the same length) or as `connection` can matter;
   // the others (host, accept, cookie, ...) are skipped without being lower-cased. Lower-casing never changes
@@ -137,15 +139,24 @@ function buildIdentity(values: Partial<Record<Role, string>>, rules: IdentityRul
     return reject(username.tooLong ? 'value_too_long' : 'invalid_username', `Username ${username.problem}`);
   }
 
-  // Lengths are checked on the stored form: normalising and lower-casing can lengthen a value.
+  // Lengths are checked on the stored form: lower-casing can lengthen a value. An absent or empty email or
+  // display name is null: it leaves what is stored as it is.
   let email: string | null = null;
-  const emailText = decoded.email?.trim() ?? '';
+  const emailText = trimAsciiWhitespace(decoded.email ?? '');
   if (emailText !== '') {
     const normalised = emailText.normalize('NFC').toLowerCase();
     if ([...normalised].length > MAX_EMAIL_LENGTH) {
       return reject('value_too_long', `Email is longer than ${MAX_EMAIL_LENGTH} characters`);
     }
-    if (hasInvisibleOrControlCharacter(emailText) || isPlaceholder(emailText) || !EMAIL_SHAPE.test(normalised)) {
+    // An email is unique among users: a spelling that normalisation or case mapping would fold into another
+    // address (Kelvin sign, fullwidth, dotless i) is refused, never stored as the address it imitates.
+    if (
+      hasInvisibleOrControlCharacter(emailText) ||
+      isPlaceholder(emailText) ||
+      !EMAIL_SHAPE.test(normalised) ||
+      hasUnstableCodePoint(emailText) ||
+      normalised.toUpperCase().toLowerCase() !== normalised
+    ) {
       return reject('invalid_email', `Header ${rules.headers.email} is not an email address`);
     }
     email = normalised;
@@ -163,13 +174,15 @@ function buildIdentity(values: Partial<Record<Role, string>>, rules: IdentityRul
     }
   }
 
+  // Group names are matched exactly, like usernames: only spaces and tabs around separators are trimmed, and
+  // nothing is normalised, so `ops\u00a0`, `\u3000ops` or a Kelvin-sign `K` never match `ops` or `K`.
   const groups = new Set<string>();
   const groupsText = decoded.groups ?? '';
-  if (isPlaceholder(groupsText.trim())) {
+  if (isPlaceholder(trimAsciiWhitespace(groupsText))) {
     return reject('invalid_groups', `Header ${rules.headers.groups} is a placeholder`);
   }
   for (const part of groupsText.split(rules.groupsSeparator)) {
-    const group = part.trim().normalize('NFC');
+    const group = trimAsciiWhitespace(part);
     if (group === '') continue;
     if ([...group].length > MAX_GROUP_NAME_LENGTH) {
       return reject('value_too_long', `A group name is longer than ${MAX_GROUP_NAME_LENGTH} characters`);

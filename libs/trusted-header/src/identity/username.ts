@@ -1,5 +1,6 @@
 import { hasInvisibleOrControlCharacter, isPlaceholder } from './header-value.js';
 import { MAX_USERNAME_LENGTH } from './identity.js';
+import { asciiLookalike, mixedScripts } from './unicode-security.js';
 
 export type UsernameResult =
   | { readonly ok: true; readonly username: string }
@@ -7,7 +8,6 @@ export type UsernameResult =
 
 type Problem = Extract<UsernameResult, { ok: false }>;
 
-const CONFUSABLE_SCRIPTS = [/\p{Script=Latin}/u, /\p{Script=Greek}/u, /\p{Script=Cyrillic}/u];
 const WHITESPACE_OTHER_THAN_SPACE = /[^\S ]/u;
 
 function problem(text: string, tooLong = false): Problem {
@@ -15,7 +15,7 @@ function problem(text: string, tooLong = false): Problem {
 }
 
 /** A code point that normalisation on its own turns into something else (NFC singletons, NFKC forms). */
-function hasUnstableCodePoint(value: string): boolean {
+export function hasUnstableCodePoint(value: string): boolean {
   for (const codePoint of value) {
     if (codePoint.normalize('NFKC') !== codePoint) return true;
   }
@@ -32,6 +32,8 @@ function checkUsername(value: string): Problem | null {
     return problem('has leading, trailing or non-space whitespace');
   }
   if (isPlaceholder(value)) return problem('is a placeholder, not a user');
+  // HTTP stacks and proxies join repeated header lines with ", ": such a name cannot be told from two assertions.
+  if (value.includes(',')) return problem('contains a comma');
   if (hasUnstableCodePoint(value)) {
     return problem('contains compatibility or singleton characters (fullwidth, superscript, ligature, Kelvin sign)');
   }
@@ -39,9 +41,12 @@ function checkUsername(value: string): Problem | null {
   if (nfc.toUpperCase().toLowerCase() !== nfc.toLowerCase()) {
     return problem('contains a letter whose case mapping is ambiguous (such as dotless i or sharp s)');
   }
-  if (CONFUSABLE_SCRIPTS.filter((script) => script.test(nfc)).length > 1) {
-    return problem('mixes Latin, Greek or Cyrillic letters');
-  }
+  const mixed = mixedScripts(nfc);
+  if (mixed !== null) return problem(`mixes scripts (${mixed.join(', ')})`);
+  // Both cases: whether a name imitates an ASCII one must not depend on how it was capitalised (`Ꝯ` imitates
+  // `9`, its lower case `ꝯ` nothing), or `Admin` and `admin` could land on different sides of the rule.
+  const lookalike = asciiLookalike(nfc.toLowerCase()) ?? asciiLookalike(nfc.toUpperCase());
+  if (lookalike !== null) return problem(`imitates the name ${JSON.stringify(lookalike)} with look-alike letters`);
   return null;
 }
 
@@ -52,8 +57,10 @@ function checkUsername(value: string): Problem | null {
  * normalisation or case mapping would turn into other letters are rejected rather than folded: fullwidth
  * `ａｄｍｉｎ`, modifier letters `ᴬᴰᴹᴵᴺ` and the Kelvin sign (NFKC changes them), dotless `admın`, long `ſ` and
  * `ß` (upper-casing maps them to ASCII). Folding them would hand `admin`'s account to whoever can register a
- * look-alike name upstream (Django CVE-2019-19844). Mixing Latin, Greek and Cyrillic letters in one name is
- * rejected for the same reason (`аdmin` with a Cyrillic `а`). The key itself must pass the same rules and map
+ * look-alike name upstream (Django CVE-2019-19844). For the same reason, by Unicode's own data (UTS #39): names
+ * mixing scripts (`аdmin` with a Cyrillic `а`, `rօօt` with Armenian `օ`, `Ꭺdmin` with Cherokee `Ꭺ`; Latin with
+ * Han, kana, Bopomofo or Hangul is allowed) and non-ASCII names whose confusable skeleton is ASCII (Cyrillic
+ * `рор` imitating `pop`) are rejected. A comma is rejected too: repeated header lines arrive joined by commas. The key itself must pass the same rules and map
  * to itself, so lower-casing can neither lengthen a name past the limit nor produce a placeholder.
  */
 export function canonicaliseUsername(value: string, caseFold: boolean): UsernameResult {

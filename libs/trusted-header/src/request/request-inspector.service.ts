@@ -17,6 +17,30 @@ interface RequestState {
   identity?: IdentityResult;
 }
 
+/**
+ * Node keeps only the first `maxHeadersCount` header lines (1000 by default) and drops the rest without an
+ * error; it stops collecting once the list reaches that size, so a list at or past it may have lost lines. A
+ * duplicate identity header hidden behind enough junk lines would never be seen: such a request asserts no
+ * identity, it is refused (THREATS 7).
+ */
+const TRUNCATED: IdentityResult = Object.freeze({
+  kind: 'rejected',
+  reason: 'header_list_truncated',
+  detail: 'The request has more header lines than the server keeps; an identity header may have been dropped',
+});
+
+/** Node's default `maxHeaderPairs` (name and value count as two) when the server sets no maxHeadersCount. */
+const NODE_DEFAULT_HEADER_ENTRIES = 2000;
+
+function mayBeTruncated(message: IncomingMessage): boolean {
+  const entries = message.rawHeaders.length;
+  const socket = message.socket as (IncomingMessage['socket'] & { server?: { maxHeadersCount?: number | null } }) | null;
+  const configured = socket?.server?.maxHeadersCount;
+  // maxHeadersCount 0 means no limit; a number n keeps n lines (2n entries).
+  const limit = typeof configured === 'number' ? configured * 2 : NODE_DEFAULT_HEADER_ENTRIES;
+  return limit > 0 && entries >= limit;
+}
+
 /** Trusted peers have nothing stripped: one shared empty list rather than one per request. */
 const NOTHING_STRIPPED: readonly string[] = Object.freeze([]);
 
@@ -49,7 +73,7 @@ export class RequestInspector {
     const message = incomingMessageOf(request);
     const state = this.stateOf(message);
     if (!state.inspection.trusted) return ANONYMOUS;
-    return (state.identity ??= this.readIdentity(message.rawHeaders));
+    return (state.identity ??= mayBeTruncated(message) ? TRUNCATED : this.readIdentity(message.rawHeaders));
   }
 
   private stateOf(message: IncomingMessage): RequestState {
@@ -72,11 +96,17 @@ export class RequestInspector {
       if (this.isIdentityHeader(raw[i]!)) stripped.push(raw[i]!);
     }
     if (stripped.length === 0) return stripped;
+    // Node builds `headers` and `headersDistinct` lazily from rawHeaders and a line count it keeps apart; after
+    // rawHeaders shrinks, building them would read past its end (a TypeError in headersDistinct). Both views
+    // are built first, from the full list, and the identity headers then removed from all three.
+    const views = [message.headers, message.headersDistinct] as Record<string, unknown>[];
     for (let i = raw.length - 2; i >= 0; i -= 2) {
       if (this.isIdentityHeader(raw[i]!)) raw.splice(i, 2);
     }
-    for (const name of Object.keys(message.headers)) {
-      if (this.isIdentityHeader(name)) delete message.headers[name];
+    for (const view of views) {
+      for (const name of Object.keys(view)) {
+        if (this.isIdentityHeader(name)) delete view[name];
+      }
     }
     stripped.reverse();
     // Per peer, and at most ten lines a second overall: many addresses (an IPv6 /64) must not flood the log.

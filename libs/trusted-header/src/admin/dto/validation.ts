@@ -1,14 +1,15 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsNotEmpty, IsString, MaxLength, ValidateBy } from 'class-validator';
-import { hasInvisibleOrControlCharacter } from '../../identity/header-value.js';
+import { hasInvisibleOrControlCharacter, trimAsciiWhitespace } from '../../identity/header-value.js';
 import { MAX_GROUP_NAME_LENGTH } from '../../identity/identity.js';
 
+/** Spaces and tabs only: a name keeps its Unicode spaces and so matches exactly what the proxy asserts. */
 const trim = Transform(({ value }) =>
   typeof value === 'string'
-    ? value.trim()
+    ? trimAsciiWhitespace(value)
     : Array.isArray(value)
-      ? value.map((item) => (typeof item === 'string' ? item.trim() : item))
+      ? value.map((item) => (typeof item === 'string' ? trimAsciiWhitespace(item) : item))
       : value,
 );
 
