@@ -3,7 +3,10 @@
 
 // Module and options
 export { TrustedHeaderModule } from './trusted-header.module.js';
-export type { TrustedHeaderModuleOptions, TrustedHeaderModuleAsyncOptions } from './trusted-header.module-definition.js';
+export type {
+  TrustedHeaderModuleOptions,
+  TrustedHeaderModuleAsyncOptions,
+} from './trusted-header.module-definition.js';
 export type { TrustedHeaderOptions, ResolvedTrustedHeaderOptions } from './config/trusted-header-options.js';
 export { trustedHeaderOptionsFromEnv } from './config/env.js';
 export { ENV_VARIABLES } from './config/settings.js';

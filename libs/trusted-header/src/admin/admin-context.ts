@@ -18,7 +18,9 @@ export class AdminChanges {
     private readonly userSync: UserSyncService,
   ) {}
 
-  async apply<T>(work: (runner: QueryRunner, audit: (entry: AdminAuditEntry) => Promise<void>) => Promise<T>): Promise<T> {
+  async apply<T>(
+    work: (runner: QueryRunner, audit: (entry: AdminAuditEntry) => Promise<void>) => Promise<T>,
+  ): Promise<T> {
     const committed = this.gate.withRunner((runner) =>
       this.gate.inTransaction(runner, () =>
         work(runner, (entry) => recordAuditEvent(runner, { ...entry, actorType: 'admin' })),

@@ -1,4 +1,4 @@
-import { ParseUUIDPipe, ValidationPipe } from '@nestjs/common';
+import { ParseUUIDPipe, ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 import { AdminValidationException, fieldProblems } from './admin-errors.js';
 
 /** Bodies and queries: unknown fields refused, values trimmed and converted, errors naming each field. */
@@ -11,9 +11,19 @@ export const adminValidationPipe = new ValidationPipe({
   exceptionFactory: (errors) => new AdminValidationException(fieldProblems(errors)),
 });
 
-/** Ids in paths are UUIDs; anything else is a 400 naming the parameter, not a database error. */
+/**
+ * A UUID in its canonical lower-case form. PostgreSQL reads `AB…` and `ab…` as one id, so a comparison of the
+ * strings themselves (the self-disable check) must see them alike too.
+ */
+class ParseCanonicalUuidPipe extends ParseUUIDPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<string | undefined | null> {
+    return (await super.transform(value, metadata))?.toLowerCase();
+  }
+}
+
+/** Ids in paths are UUIDs (any case, handed on in lower case); anything else is a 400 naming the parameter. */
 export function uuidParam(field: string): ParseUUIDPipe {
-  return new ParseUUIDPipe({
+  return new ParseCanonicalUuidPipe({
     exceptionFactory: () => new AdminValidationException([{ field, problem: 'must be a UUID' }]),
   });
 }

@@ -18,7 +18,8 @@ export function fastifyFrameworkErrors(
   _request: unknown,
   reply: unknown,
 ): void {
-  const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 400;
+  const status =
+    error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 400;
   const message =
     error.code === 'FST_ERR_BAD_URL'
       ? 'The URL is not valid'

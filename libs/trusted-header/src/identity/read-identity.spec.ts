@@ -803,9 +803,7 @@ describe('compileIdentityReader: properties', () => {
         const reader = compileIdentityReader({ ...RULES, groupsSeparator: separator, maxGroups });
         const result = reader(raw(['Remote-User', 'alice'], ['Remote-Groups', wire(parts.join(separator))]));
         const expected = [
-          ...new Set(
-            parts.map((p) => p.replace(/^[ \t]+|[ \t]+$/g, '')).filter((p) => p !== ''),
-          ),
+          ...new Set(parts.map((p) => p.replace(/^[ \t]+|[ \t]+$/g, '')).filter((p) => p !== '')),
         ].sort();
         if (expected.length > maxGroups) {
           expectRejected(result, 'too_many_groups');

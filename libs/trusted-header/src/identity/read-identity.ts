@@ -1,7 +1,12 @@
 import { ANONYMOUS, MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH, MAX_GROUP_NAME_LENGTH } from './identity.js';
 import type { IdentityResult, IdentityRules } from './identity.js';
 import { twinKey } from './header-names.js';
-import { decodeHeaderValue, hasInvisibleOrControlCharacter, isPlaceholder, trimAsciiWhitespace } from './header-value.js';
+import {
+  decodeHeaderValue,
+  hasInvisibleOrControlCharacter,
+  isPlaceholder,
+  trimAsciiWhitespace,
+} from './header-value.js';
 import { ParsedIdentities } from './parsed-identities.js';
 import { canonicaliseUsername, hasUnstableCodePoint } from './username.js';
 import { loadUnicodeSecurityData } from './unicode-security.js';

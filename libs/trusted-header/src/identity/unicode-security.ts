@@ -42,8 +42,9 @@ export function loadUnicodeSecurityData(): void {
   if (scriptTests === undefined) {
     const names = (require('regenerate-unicode-properties') as Map<string, string[]>).get('Script_Extensions')!;
     scriptTests = names.map((name) => {
-      const set = (require(`regenerate-unicode-properties/Script_Extensions/${name}.js`) as { characters: CodePointSet })
-        .characters;
+      const set = (
+        require(`regenerate-unicode-properties/Script_Extensions/${name}.js`) as { characters: CodePointSet }
+      ).characters;
       return [name, new RegExp(`^${set.toString({ hasUnicodeFlag: true })}$`, 'u')] as const;
     });
   }
@@ -85,8 +86,7 @@ export function mixedScripts(value: string): string[] | null {
   let resolved: Set<string> | undefined;
   for (const character of value) {
     const codePoint = character.codePointAt(0)!;
-    const scripts =
-      codePoint < 0x80 ? (/[A-Za-z]/.test(character) ? LATIN : COMMON) : scriptsOf(codePoint, character);
+    const scripts = codePoint < 0x80 ? (/[A-Za-z]/.test(character) ? LATIN : COMMON) : scriptsOf(codePoint, character);
     if (scripts.length === 0 || scripts.some((script) => ANY_SCRIPT.has(script))) continue;
     perCharacter.push(scripts);
     const augmented = new Set(scripts.flatMap((script) => [script, ...(AUGMENTED[script] ?? [])]));

@@ -34,7 +34,8 @@ const NODE_DEFAULT_HEADER_ENTRIES = 2000;
 
 function mayBeTruncated(message: IncomingMessage): boolean {
   const entries = message.rawHeaders.length;
-  const socket = message.socket as (IncomingMessage['socket'] & { server?: { maxHeadersCount?: number | null } }) | null;
+  const socket = message.socket as
+    (IncomingMessage['socket'] & { server?: { maxHeadersCount?: number | null } }) | null;
   const configured = socket?.server?.maxHeadersCount;
   // maxHeadersCount 0 means no limit; a number n keeps n lines (2n entries).
   const limit = typeof configured === 'number' ? configured * 2 : NODE_DEFAULT_HEADER_ENTRIES;

@@ -1,6 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, ValidateIf } from 'class-validator';
-import { AUDIT_ACTOR_TYPES, AUDIT_EVENT_TYPES, type AuditActorType, type AuditEventType } from '../../persistence/audit.js';
+import {
+  AUDIT_ACTOR_TYPES,
+  AUDIT_EVENT_TYPES,
+  type AuditActorType,
+  type AuditEventType,
+} from '../../persistence/audit.js';
 import { BOOLEAN_STRINGS, IsBooleanString, PageQueryDto, SearchPageQueryDto } from './page.dto.js';
 import { IsGroupName, IsText, IsTimestamp } from './validation.js';
 
