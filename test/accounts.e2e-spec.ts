@@ -91,6 +91,45 @@ describe.each(ADAPTERS)('accounts and groups (%s)', (adapter) => {
     expect(api.logs.matching('warn', new RegExp(`email_conflict: "mallory-${adapter}"`))).toHaveLength(1);
   });
 
+  it('keeps the stored email and name when their headers are absent, and writes nothing for it', async () => {
+    const full: [string, string][] = [
+      ['Remote-Email', `absent-${adapter}@example.org`],
+      ['Remote-Name', 'Absent Person'],
+      ['Remote-Groups', 'g1'],
+    ];
+    expect((await me(`absent-${adapter}`, full)).status).toBe(200);
+    // Requests through locations that pass fewer headers: alternating sets, steady state, no write at all.
+    api.queries.reset();
+    for (let round = 0; round < 3; round += 1) {
+      const bare = await me(`absent-${adapter}`, [['Remote-Groups', 'g1']]);
+      expect(bare.body).toMatchObject({ email: `absent-${adapter}@example.org`, displayName: 'Absent Person' });
+      expect((await me(`absent-${adapter}`, full)).status).toBe(200);
+      expect((await me(`absent-${adapter}`, [full[0]!, full[2]!])).status).toBe(200);
+    }
+    expect(api.queries.writes).toBe(0);
+    expect(await user(`absent-${adapter}`)).toMatchObject({
+      email: `absent-${adapter}@example.org`,
+      display_name: 'Absent Person',
+    });
+    // An absent groups header is no groups: privileges drop, they never linger.
+    const noGroups = await me(`absent-${adapter}`, [full[0]!]);
+    expect(noGroups.body.externalGroups).toEqual([]);
+  });
+
+  it('never answers from an entry older than a write of the same user: one email, one user', async () => {
+    const [a, b] = [`ann-${adapter}`, `ben-${adapter}`];
+    const [e1, e2] = [`one-${adapter}@example.org`, `two-${adapter}@example.org`];
+    expect((await me(a, [['Remote-Email', e1]])).body.email).toBe(e1);
+    expect((await me(a, [['Remote-Email', e2]])).body.email).toBe(e2); // frees e1
+    expect((await me(b, [['Remote-Email', e1]])).body.email).toBe(e1); // b takes it
+    const again = await me(a, [['Remote-Email', e1]]); // a's first header set, seen before its write
+    expect(again.status).toBe(200);
+    expect(again.body.email).toBe(e2);
+    expect((await user(a))!.email).toBe(e2);
+    const holders = await api.sql(`SELECT username FROM auth_proxy_users WHERE email = $1`, [e1]);
+    expect(holders).toEqual([{ username: b }]);
+  });
+
   it('keeps a disabled user out even with a valid header: 403 user_disabled', async () => {
     await me('dora-' + adapter);
     await api.sql(`UPDATE auth_proxy_users SET disabled = true WHERE username = $1`, ['dora-' + adapter]);
