@@ -17,7 +17,9 @@ export interface GroupRequirement {
  * On a handler it replaces the class-level requirement. Checked by TrustedHeaderGuard (403 `missing_group`),
  * which the decorator attaches itself: a route marked with @Groups is never left to a guard that ignores it
  * (such as AuthGuard('trusted-header')). With the global guard as well, the second run is cheap: the
- * identity is parsed once per request and the user comes from the cache.
+ * identity is parsed once per request and the user comes from the cache. In an execution context other than
+ * HTTP, the attached guard applies the requirement to the user that a TrustedHeaderGuard subclass (the
+ * APP_GUARD, say) admitted for that very call, and refuses the call (403 `unsupported_context`) when none did.
  */
 export function Groups(
   ...args: [...groups: string[], options: GroupsOptions] | string[]

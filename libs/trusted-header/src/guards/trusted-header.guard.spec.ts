@@ -2,10 +2,12 @@ import { jest } from '@jest/globals';
 import { Logger, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
+import type { GroupRequirement } from '../decorators/groups.decorator.js';
 import type { TrustedHeaderStrategy } from '../strategy/trusted-header.strategy.js';
 import type { AuthenticatedUser } from '../sync/authenticated-user.js';
 import { Groups } from '../decorators/groups.decorator.js';
 import { Public } from '../decorators/public.decorator.js';
+import { admittedUserOf } from './admitted-users.js';
 import { TrustedHeaderGuard } from './trusted-header.guard.js';
 
 const alice: AuthenticatedUser = {
@@ -46,13 +48,30 @@ function context(
   handler: keyof Handlers,
   request: Record<string, unknown> = {},
   controller: typeof Handlers = Handlers,
+  args: unknown[] = [request],
 ): ExecutionContext {
   return {
     getType: () => type,
     getHandler: () => Handlers.prototype[handler],
     getClass: () => controller,
+    getArgs: () => args,
     switchToHttp: () => ({ getRequest: () => request }),
   } as unknown as ExecutionContext;
+}
+
+/** The context Nest gives every guard of one call: the same arguments array for each. */
+function rpcCall(handler: keyof Handlers, args: unknown[]): ExecutionContext {
+  return context('rpc', handler, args[1] as Record<string, unknown>, Handlers, args);
+}
+
+/** A subclass for an RPC transport whose call context carries the request head, as the README shows. */
+class RpcGuard extends TrustedHeaderGuard {
+  protected override supportsContext(ctx: ExecutionContext): boolean {
+    return ctx.getType() === 'rpc' || super.supportsContext(ctx);
+  }
+  protected override getRequest(ctx: ExecutionContext): { user?: AuthenticatedUser } {
+    return ctx.getType() === 'rpc' ? (ctx.getArgs()[1] as { user?: AuthenticatedUser }) : super.getRequest(ctx);
+  }
 }
 
 describe('TrustedHeaderGuard', () => {
@@ -60,7 +79,8 @@ describe('TrustedHeaderGuard', () => {
   /** The strategy answers a cached user without a promise. */
   const answerAtOnce = (user: AuthenticatedUser) =>
     validate.mockImplementation((() => user) as unknown as () => Promise<AuthenticatedUser>);
-  const guard = new TrustedHeaderGuard(new Reflector(), { validate } as unknown as TrustedHeaderStrategy);
+  const strategy = { validate } as unknown as TrustedHeaderStrategy;
+  const guard = new TrustedHeaderGuard(new Reflector(), strategy);
   /** As Nest calls guards: inside an async function, so a synchronous throw becomes a rejection. */
   const activate = async (ctx: ExecutionContext) => guard.canActivate(ctx);
 
@@ -157,5 +177,84 @@ describe('TrustedHeaderGuard', () => {
     expect(validate).toHaveBeenCalledTimes(1);
     await expect(activate(context('http', 'anyAC', {}, PublicHandlers))).resolves.toBe(true);
     expect(validate).toHaveBeenCalledTimes(1);
+  });
+
+  describe('beside a subclass for another context (what @Groups() attaches while the APP_GUARD is the subclass)', () => {
+    const rpcGuard = new RpcGuard(new Reflector(), strategy);
+    const bob: AuthenticatedUser = { ...alice, id: '2', username: 'bob', groups: ['c'] };
+
+    it('admits a call the subclass admitted, and applies the route groups to that user', async () => {
+      const args = [{ note: 'payload' }, {}];
+      await expect(Promise.resolve(rpcGuard.canActivate(rpcCall('allAB', args)))).resolves.toBe(true);
+      expect(guard.canActivate(rpcCall('allAB', args))).toBe(true);
+      expect(() => guard.canActivate(rpcCall('allAC', args))).toThrow(
+        expect.objectContaining({ reason: 'missing_group', status: 403 }),
+      );
+      expect(validate).toHaveBeenCalledTimes(1);
+    });
+
+    it('refuses a call nobody admitted, even one sharing objects with an admitted call', async () => {
+      const payload = { note: 'shared' };
+      await rpcGuard.canActivate(rpcCall('anyAC', [payload, {}]));
+      for (const args of [[payload, {}], [{ note: 'shared' }], [payload], []]) {
+        expect(() => guard.canActivate(rpcCall('anyAC', args))).toThrow(
+          expect.objectContaining({ reason: 'unsupported_context', status: 403 }),
+        );
+      }
+    });
+
+    it('refuses a call the subclass let through as @Public() without authenticating', async () => {
+      const args = [{}, {}];
+      expect(rpcGuard.canActivate(rpcCall('open', args))).toBe(true);
+      expect(() => guard.canActivate(rpcCall('open', args))).toThrow(
+        expect.objectContaining({ reason: 'unsupported_context' }),
+      );
+    });
+
+    it('records nothing for a refused call, nor for an HTTP request', async () => {
+      validate.mockResolvedValue(bob);
+      const refused = rpcCall('allAB', [{}, {}]);
+      await expect(Promise.resolve(rpcGuard.canActivate(refused))).rejects.toMatchObject({ reason: 'missing_group' });
+      expect(admittedUserOf(refused)).toBeUndefined();
+
+      answerAtOnce(alice);
+      const http = context('http', 'anyAC', {});
+      expect(rpcGuard.canActivate(http)).toBe(true);
+      expect(admittedUserOf(http)).toBeUndefined();
+    });
+  });
+
+  it('passes the context to every hook, and the refusals are hooks of their own', async () => {
+    const seen: string[] = [];
+    class Custom extends TrustedHeaderGuard {
+      protected override handleRequest(error: unknown, user: AuthenticatedUser | undefined, ctx: ExecutionContext) {
+        seen.push(`handleRequest:${ctx.getType()}`);
+        return super.handleRequest(error, user, ctx);
+      }
+      protected override hasRequiredGroups(
+        user: AuthenticatedUser,
+        requirement: GroupRequirement,
+        ctx: ExecutionContext,
+      ) {
+        seen.push(`hasRequiredGroups:${ctx.getType()}`);
+        return super.hasRequiredGroups(user, requirement, ctx);
+      }
+      protected override throwMissingGroup(
+        ctx: ExecutionContext,
+        requirement: GroupRequirement,
+        user: AuthenticatedUser,
+      ): never {
+        throw new Error(`${user.username} lacks all of ${requirement.groups.join('+')} on ${ctx.getHandler().name}`);
+      }
+      protected override throwUnsupportedContext(ctx: ExecutionContext): never {
+        throw new Error(`no ${ctx.getType()} here`);
+      }
+    }
+    const custom = new Custom(new Reflector(), strategy);
+    await expect(Promise.resolve(custom.canActivate(context('http', 'allAC')))).rejects.toThrow(
+      'alice lacks all of a+c on allAC',
+    );
+    expect(seen).toEqual(['handleRequest:http', 'hasRequiredGroups:http']);
+    expect(() => custom.canActivate(context('ws', 'anyAC'))).toThrow('no ws here');
   });
 });

@@ -1,11 +1,12 @@
-import { HttpStatus, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { LogThrottle } from '../common/log-throttle.js';
 import type { GroupRequirement } from '../decorators/groups.decorator.js';
-import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
+import { httpExceptionFor } from '../errors/http-mapping.js';
 import { TrustedHeaderStrategy } from '../strategy/trusted-header.strategy.js';
 import type { AuthenticatedUser } from '../sync/authenticated-user.js';
 import { IS_PUBLIC_KEY, REQUIRED_GROUPS_KEY } from '../trusted-header.constants.js';
+import { admittedUserOf, recordAdmission } from './admitted-users.js';
 
 /**
  * Logs the request in with the `trusted-header` strategy, honours @Public() and enforces @Groups().
@@ -17,11 +18,18 @@ import { IS_PUBLIC_KEY, REQUIRED_GROUPS_KEY } from '../trusted-header.constants.
  * last one registered would authenticate for both, with its options and its database. The strategy stays
  * registered with passport for `AuthGuard('trusted-header')` users.
  *
- * It understands HTTP only and refuses every other execution context (fails closed, unlike guards that wave
- * WebSocket or RPC calls through). Subclass and override `supportsContext` and `getRequest` to add one.
+ * It authenticates HTTP only and fails closed on every other execution context (unlike guards that wave
+ * WebSocket or RPC calls through). To add one, subclass it and override `supportsContext` and `getRequest`
+ * (the object carrying the peer's socket and raw header lines); the hooks `handleRequest`,
+ * `hasRequiredGroups`, `throwMissingGroup` and `throwUnsupportedContext` all receive the context and can be
+ * overridden too. The subclass, bound as APP_GUARD, records whom it admitted for each such call, so that
+ * @CurrentUser() finds the user and the TrustedHeaderGuard that @Groups() attaches applies the route's groups
+ * to that user instead of refusing the context. A context no guard admitted stays refused
+ * (403 `unsupported_context`), @Public() or not.
  *
  * It sits on every route, so its steady state is kept cheap: a user already in the cache is admitted without a
- * promise (`canActivate` then returns `true` directly), and @Public()/@Groups() are read once per route.
+ * promise (`canActivate` then returns `true` directly), @Public()/@Groups() are read once per route, and an
+ * HTTP request records nothing beyond `request.user`.
  */
 @Injectable()
 export class TrustedHeaderGuard implements CanActivate {
@@ -31,21 +39,12 @@ export class TrustedHeaderGuard implements CanActivate {
   private readonly routeRules = new WeakMap<object, WeakMap<object, RouteRules>>();
 
   constructor(
-    private readonly reflector: Reflector,
-    private readonly strategy: TrustedHeaderStrategy,
+    protected readonly reflector: Reflector,
+    protected readonly strategy: TrustedHeaderStrategy,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (!this.supportsContext(context)) {
-      if (this.unsupportedContextLog.admit(context.getType()) !== null) {
-        this.logger.warn(`unsupported_context: refused a '${context.getType()}' execution context`);
-      }
-      throw new TrustedHeaderException(
-        HttpStatus.FORBIDDEN,
-        'unsupported_context',
-        `TrustedHeaderGuard cannot authenticate a '${context.getType()}' context`,
-      );
-    }
+    if (!this.supportsContext(context)) return this.admitAuthenticatedCall(context);
     const rules = this.rulesOf(context);
     if (rules.isPublic) return true;
 
@@ -54,15 +53,15 @@ export class TrustedHeaderGuard implements CanActivate {
     try {
       outcome = this.strategy.validate(request);
     } catch (error) {
-      return this.admit(request, rules, error, undefined);
+      return this.admit(context, request, rules, error, undefined);
     }
     if (outcome instanceof Promise) {
       return outcome.then(
-        (user) => this.admit(request, rules, undefined, user),
-        (error: unknown) => this.admit(request, rules, error, undefined),
+        (user) => this.admit(context, request, rules, undefined, user),
+        (error: unknown) => this.admit(context, request, rules, error, undefined),
       );
     }
-    return this.admit(request, rules, undefined, outcome);
+    return this.admit(context, request, rules, undefined, outcome);
   }
 
   /** Which execution contexts this guard can authenticate. HTTP only by default. */
@@ -70,38 +69,88 @@ export class TrustedHeaderGuard implements CanActivate {
     return context.getType() === 'http';
   }
 
-  /** The request object carrying the socket and headers (Express request, Fastify request). */
+  /**
+   * The object the strategy reads the peer's socket and raw header lines from (Express request, Fastify
+   * request); the admitted user is put on it as `user`.
+   */
   protected getRequest(context: ExecutionContext): { user?: AuthenticatedUser } {
     return context.switchToHttp().getRequest();
   }
 
   /** Turns the strategy's outcome into the user or an exception. Override to customise errors. */
-  protected handleRequest(error: unknown, user: AuthenticatedUser | undefined): AuthenticatedUser {
+  protected handleRequest(
+    error: unknown,
+    user: AuthenticatedUser | undefined,
+    _context: ExecutionContext,
+  ): AuthenticatedUser {
     if (error) throw error;
-    if (!user) throw new TrustedHeaderException(HttpStatus.UNAUTHORIZED, 'missing_identity', 'Not logged in');
+    if (!user) throw httpExceptionFor('missing_identity', 'Not logged in');
     return user;
   }
 
-  protected hasRequiredGroups(user: AuthenticatedUser, requirement: GroupRequirement): boolean {
+  /** Whether the user meets the route's @Groups() requirement. */
+  protected hasRequiredGroups(
+    user: AuthenticatedUser,
+    requirement: GroupRequirement,
+    _context: ExecutionContext,
+  ): boolean {
     const held = new Set(user.groups);
     return requirement.mode === 'all'
       ? requirement.groups.every((group) => held.has(group))
       : requirement.groups.some((group) => held.has(group));
   }
 
+  /** The refusal of a user who lacks the route's groups: 403 `missing_group`. */
+  protected throwMissingGroup(
+    _context: ExecutionContext,
+    _requirement: GroupRequirement,
+    _user: AuthenticatedUser,
+  ): never {
+    throw httpExceptionFor('missing_group', 'You are not in a group this route requires');
+  }
+
+  /** The refusal of a context this guard cannot authenticate and no guard admitted: 403 `unsupported_context`. */
+  protected throwUnsupportedContext(context: ExecutionContext): never {
+    throw httpExceptionFor(
+      'unsupported_context',
+      `TrustedHeaderGuard cannot authenticate a '${context.getType()}' context`,
+    );
+  }
+
   private admit(
+    context: ExecutionContext,
     request: { user?: AuthenticatedUser },
     rules: RouteRules,
     error: unknown,
     user: AuthenticatedUser | undefined,
   ): true {
-    request.user = this.handleRequest(error, user);
-    if (rules.requirement && !this.hasRequiredGroups(request.user, rules.requirement)) {
-      throw new TrustedHeaderException(
-        HttpStatus.FORBIDDEN,
-        'missing_group',
-        'You are not in a group this route requires',
-      );
+    const admitted = this.handleRequest(error, user, context);
+    request.user = admitted;
+    if (rules.requirement && !this.hasRequiredGroups(admitted, rules.requirement, context)) {
+      this.throwMissingGroup(context, rules.requirement, admitted);
+    }
+    // Over HTTP, @CurrentUser() and every guard read request.user: nothing else to record on the hot path.
+    if (context.getType() !== 'http') recordAdmission(context, admitted);
+    return true;
+  }
+
+  /**
+   * A context this guard cannot authenticate passes only when a TrustedHeaderGuard that can (a subclass bound
+   * as APP_GUARD) admitted this very call; the route's @Groups() then applies to that user. That is how
+   * @Groups(), which attaches this class, works beside a subclass for another transport. Without such an
+   * admission nobody vouched for the caller, and @Public() does not change that: the context is refused.
+   */
+  private admitAuthenticatedCall(context: ExecutionContext): true {
+    const user = admittedUserOf(context);
+    if (user === undefined) {
+      if (this.unsupportedContextLog.admit(context.getType()) !== null) {
+        this.logger.warn(`unsupported_context: refused a '${context.getType()}' execution context`);
+      }
+      this.throwUnsupportedContext(context);
+    }
+    const { requirement } = this.rulesOf(context);
+    if (requirement && !this.hasRequiredGroups(user, requirement, context)) {
+      this.throwMissingGroup(context, requirement, user);
     }
     return true;
   }

@@ -1,0 +1,54 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { AuthenticatedUser } from '../sync/authenticated-user.js';
+import { admittedUserOf, recordAdmission } from './admitted-users.js';
+
+const userNamed = (username: string): AuthenticatedUser => ({
+  id: username,
+  username,
+  email: null,
+  displayName: null,
+  groups: [],
+  externalGroups: [],
+  isAdmin: false,
+});
+
+/** Guards of one call share its arguments array; param decorators get a copy with the same objects. */
+const call = (args: unknown[]) => ({ getArgs: () => args }) as unknown as ExecutionContext;
+const paramsOf = (args: unknown[]) => call([...args]);
+
+describe('admitted users of non-HTTP calls', () => {
+  it('finds the user for the guards and for the param decorators of the same call', () => {
+    const args = [{ note: 'payload' }, { rpc: 'context' }];
+    recordAdmission(call(args), userNamed('alice'));
+    expect(admittedUserOf(call(args))?.username).toBe('alice');
+    expect(admittedUserOf(paramsOf(args))?.username).toBe('alice');
+  });
+
+  it('keeps overlapping calls apart on a shared object with primitive payloads (one WebSocket client)', () => {
+    const client = {};
+    const first = [client, 'read', 'events'];
+    const second = [client, 'write', 'events'];
+    recordAdmission(call(first), userNamed('alice'));
+    recordAdmission(call(second), userNamed('bob'));
+    expect(admittedUserOf(paramsOf(first))?.username).toBe('alice');
+    expect(admittedUserOf(paramsOf(second))?.username).toBe('bob');
+    // Another message on that connection was admitted by nobody.
+    expect(admittedUserOf(paramsOf([client, 'delete', 'events']))).toBeUndefined();
+    expect(admittedUserOf(paramsOf([client, 'read']))).toBeUndefined();
+  });
+
+  it('forgets the oldest admissions under a busy shared object rather than mixing users up', () => {
+    const client = {};
+    const oldest = [client, 0];
+    recordAdmission(call(oldest), userNamed('user-0'));
+    for (let i = 1; i <= 8; i++) recordAdmission(call([client, i]), userNamed(`user-${i}`));
+    expect(admittedUserOf(paramsOf(oldest))).toBeUndefined();
+    expect(admittedUserOf(paramsOf([client, 1]))?.username).toBe('user-1');
+    expect(admittedUserOf(paramsOf([client, 8]))?.username).toBe('user-8');
+  });
+
+  it('finds nothing for a call without objects that was never admitted', () => {
+    expect(admittedUserOf(call(['a', 1]))).toBeUndefined();
+    expect(admittedUserOf(call([]))).toBeUndefined();
+  });
+});
