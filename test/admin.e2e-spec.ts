@@ -211,6 +211,14 @@ describe.each(ADAPTERS)('admin API (%s)', (adapter) => {
         expect(badUrl.status).toBe(status);
         expect(badUrl.body).toEqual({ statusCode: status, message: expect.any(String), reason });
       }
+      // class-transformer would recurse through it until the stack runs out: a 400 first, never a 500.
+      const deep = await http()
+        .post('/admin/groups')
+        .set(root)
+        .set('Content-Type', 'application/json')
+        .send(`{"name":"deep","x":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+      expect(deep.status).toBe(400);
+      expect(deep.body).toMatchObject({ statusCode: 400, reason: 'validation_failed' });
       const huge = await admin.post('/admin/groups', { name: 'x', description: 'd'.repeat(3_000_000) });
       expect(huge.status).toBe(413);
       expect(huge.body).toEqual({ statusCode: 413, message: expect.any(String), reason: 'payload_too_large' });

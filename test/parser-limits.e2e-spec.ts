@@ -46,6 +46,27 @@ describe.each(ADAPTERS)('parser limits (%s)', (adapter) => {
     expect(response.status).toBe(200);
   });
 
+  it.each([
+    ['an obs-fold continuation line', [['Remote-User', 'alice\r\n admin']], 400, 'bad_request'],
+    ['a NUL in a value', [['Remote-User', 'al\u0000ice']], 400, 'bad_request'],
+    [
+      'a header block over 16 KB',
+      [
+        ['Remote-User', 'alice'],
+        ['X-Big', 'x'.repeat(17_000)],
+      ],
+      431,
+      'header_fields_too_large',
+    ],
+  ] as [string, [string, string][], number, string][])(
+    "answers what Node's parser refuses (%s) in the error shape",
+    async (_what, headers, status, reason) => {
+      const response = await api.request('/me', headers);
+      expect(response.status).toBe(status);
+      expect(response.body).toEqual({ statusCode: status, message: expect.any(String), reason });
+    },
+  );
+
   it("leaves Node's headersDistinct usable after removing an untrusted peer's identity headers", async () => {
     const response = await api.request(
       '/probe/headers-distinct',

@@ -25,6 +25,7 @@ export { TrustedHeaderException, type TrustedHeaderErrorBody } from './errors/tr
 export type { RejectionReason } from './errors/rejection-reason.js';
 export { TrustedHeaderErrorShapeFilter } from './errors/error-shape.filter.js';
 export { fastifyFrameworkErrors } from './errors/fastify-framework-errors.js';
+export { shapeClientErrors } from './errors/client-errors.js';
 
 // Users and schema
 export type { AuthenticatedUser } from './sync/authenticated-user.js';

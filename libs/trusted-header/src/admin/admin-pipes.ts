@@ -1,8 +1,38 @@
 import { ParseUUIDPipe, ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 import { AdminValidationException, fieldProblems } from './admin-errors.js';
 
+/** Deeper than any admin request needs (the deepest is an array of strings in an object). */
+const MAX_NESTING = 8;
+
+/** Whether a parsed JSON value nests objects or arrays deeper than `limit`. Iterative: no recursion to exhaust. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * class-transformer walks a body recursively: a body nested a few thousand levels deep exhausts the stack, which
+ * would surface as a 500. Such a body is refused first, as a 400 like any other bad field.
+ */
+class AdminValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (nestsDeeperThan(value, MAX_NESTING)) {
+      throw new AdminValidationException([
+        { field: metadata.data ?? metadata.type, problem: `is nested more than ${MAX_NESTING} levels deep` },
+      ]);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** Bodies and queries: unknown fields refused, values trimmed and converted, errors naming each field. */
-export const adminValidationPipe = new ValidationPipe({
+export const adminValidationPipe = new AdminValidationPipe({
   whitelist: true,
   forbidNonWhitelisted: true,
   transform: true,

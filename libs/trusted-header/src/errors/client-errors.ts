@@ -1,0 +1,39 @@
+import type { Duplex } from 'node:stream';
+
+/** The parts of a Node HTTP server this needs. */
+interface ServerLike {
+  prependListener(event: 'clientError', listener: (error: NodeJS.ErrnoException, socket: Duplex) => void): unknown;
+}
+
+/** What a socket may still carry when the parser fails on a later request of a keep-alive connection. */
+type SocketWithResponse = Duplex & { _httpMessage?: { headersSent?: boolean } };
+
+function answerFor(code: string | undefined): readonly [status: number, reason: string, message: string] {
+  if (code === 'HPE_HEADER_OVERFLOW') return [431, 'header_fields_too_large', 'The request headers are too large'];
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'request_timeout', 'The request was not received in time'];
+  return [400, 'bad_request', 'The request is not valid HTTP'];
+}
+
+/**
+ * Gives the library's error shape to what Node's HTTP parser refuses before any framework code runs: obs-fold
+ * continuation lines, bare LF, NUL, whitespace before the colon, a header block over `maxHeaderSize` (431). Node
+ * answers those with an empty body, Fastify with its own JSON without `reason`. Call it once with the HTTP
+ * server (`shapeClientErrors(app.getHttpServer())`) before listening; it runs before any other listener and
+ * leaves the socket closed, as Node's default handler does.
+ */
+export function shapeClientErrors(server: ServerLike): void {
+  server.prependListener('clientError', (error, socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const response = (socket as SocketWithResponse)._httpMessage;
+    if (socket.writable && !response?.headersSent) {
+      const [status, reason, message] = answerFor(error.code);
+      const body = JSON.stringify({ statusCode: status, message, reason });
+      socket.write(
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+          `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `Connection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  });
+}
