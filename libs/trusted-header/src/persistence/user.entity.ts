@@ -10,6 +10,8 @@ export class TrustedHeaderUser {
   @Column({ type: 'varchar', length: 255 })
   username!: string;
 
+  /** At most one user per email; a second user asserting it does not get it (never an account link). */
+  @Index('auth_proxy_users_email_key', { unique: true, where: '"email" IS NOT NULL' })
   @Column({ type: 'varchar', length: 254, nullable: true })
   email!: string | null;
 
