@@ -86,7 +86,6 @@ const installed = (binary: string) => spawnSync('sh', ['-c', `command -v ${binar
 const PROXIES = ALL_PROXIES.filter((proxy) => installed(BINARIES[proxy.name]!));
 const missing = ALL_PROXIES.filter((proxy) => !PROXIES.includes(proxy)).map((proxy) => BINARIES[proxy.name]);
 if (missing.length > 0) {
-  // eslint-disable-next-line no-console
   console.warn(
     `SKIPPED proxy tests for ${missing.join(', ')}: not installed (apt-get install nginx caddy apache2; .ci/run does)`,
   );

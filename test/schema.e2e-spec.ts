@@ -39,7 +39,6 @@ describe('schema: entities and migrations', () => {
     const { upQueries } = await dataSource.driver.createSchemaBuilder().log();
     const queries = upQueries.map((query) => query.query);
     if (queries.length > 0) {
-      // eslint-disable-next-line no-console
       console.error(`schema diff after the migrations:\n${queries.join(';\n')}`);
     }
     expect(queries).toEqual([]);

@@ -70,7 +70,6 @@ export function describeWithConcurrentDatabase(title: string, body: () => void):
   if (serverUrl) {
     describe(title, body);
   } else {
-    // eslint-disable-next-line no-console
     console.warn(`SKIPPED "${title}": needs concurrent sessions; set DATABASE_URL to a PostgreSQL server to run it`);
     describe.skip(`${title} [skipped: needs DATABASE_URL (PostgreSQL); PGlite serves one session]`, body);
   }

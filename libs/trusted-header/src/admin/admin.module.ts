@@ -26,7 +26,7 @@ export interface TrustedHeaderAdminOptions {
 export class TrustedHeaderAdminModule {
   static forRoot(options: TrustedHeaderAdminOptions = {}): DynamicModule {
     const path = (options.path ?? 'admin').replace(/^\/+|\/+$/g, '');
-    if (path === '' || !/^[A-Za-z0-9._~\/-]+$/.test(path)) {
+    if (path === '' || !/^[A-Za-z0-9._~/-]+$/.test(path)) {
       throw new Error(`TrustedHeaderAdminModule: path ${JSON.stringify(options.path)} is not a usable path prefix`);
     }
     return {

@@ -1,7 +1,7 @@
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 
 /** Runs one parameterised statement: a QueryRunner inside a transaction, or DatabaseGate.query. */
-export type RunQuery = (sql: string, parameters: unknown[]) => Promise<any[]>;
+export type RunQuery = <T = Record<string, unknown>>(sql: string, parameters: unknown[]) => Promise<T[]>;
 
 export type GroupSource =
   | { readonly type: 'mapping'; readonly externalGroup: string; readonly mappingId: string }
@@ -23,12 +23,12 @@ export async function effectiveGroups(
   externalGroups: readonly string[],
   userId?: string,
 ): Promise<EffectiveGroup[]> {
-  const rows: {
+  const rows = await query<{
     name: string;
     type: 'mapping' | 'manual';
     external_group: string | null;
     mapping_id: string | null;
-  }[] = await query(
+  }>(
     `SELECT g.name, 'mapping' AS type, m.external_group, m.id AS mapping_id
        FROM auth_proxy_group_mappings m JOIN auth_proxy_groups g ON g.id = m.group_id
       WHERE m.external_group = ANY($1::varchar[])

@@ -72,7 +72,7 @@ export class GroupMappingsService {
 
   async remove(id: string, actor: string): Promise<void> {
     await this.changes.apply(async (runner, audit) => {
-      const [deleted] = await rowsOf(
+      const [deleted] = await rowsOf<{ id: string; external_group: string; name: string }>(
         runner,
         `DELETE FROM auth_proxy_group_mappings m USING auth_proxy_groups g
           WHERE m.id = $1 AND g.id = m.group_id RETURNING m.id, m.external_group, g.name`,

@@ -59,7 +59,7 @@ export class GroupsService {
         actor,
         details: { group: body.name, description: body.description ?? null },
       });
-      return group as GroupView;
+      return group!;
     });
   }
 
@@ -69,7 +69,7 @@ export class GroupsService {
       const name = body.name ?? before.name;
       const description = body.description === undefined ? before.description : body.description;
       const [group] = await conflictOnUnique(
-        rowsOf(
+        rowsOf<GroupView>(
           runner,
           `UPDATE auth_proxy_groups SET name = $2, description = $3, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
           [id, name, description],
@@ -82,7 +82,7 @@ export class GroupsService {
       if (description !== before.description) changes.description = { from: before.description, to: description };
       if (Object.keys(changes).length > 0)
         await audit({ type: 'group_updated', actor, details: { group: name, changes } });
-      return group as GroupView;
+      return group!;
     });
   }
 

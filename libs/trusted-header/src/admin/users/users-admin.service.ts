@@ -110,7 +110,7 @@ export class UsersAdminService {
   async revoke(id: string, groupId: string, actor: string): Promise<void> {
     await this.changes.apply(async (runner, audit) => {
       const user = await lockUser(runner, id);
-      const [deleted] = await rowsOf(
+      const [deleted] = await rowsOf<{ name: string }>(
         runner,
         `DELETE FROM auth_proxy_user_groups ug USING auth_proxy_groups g
           WHERE ug.user_id = $1 AND ug.group_id = $2 AND g.id = ug.group_id RETURNING g.name`,
