@@ -1,35 +1,25 @@
-import { ADAPTERS, startTestApp, type TestApp } from './support/test-app.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { ADAPTERS, useTestApp } from './support/test-app.js';
 
 /**
  * THREATS 8: a group name is matched exactly. A proxy group that merely resembles the bootstrap admin group or
  * a mapped group (Unicode spaces around it, a Kelvin sign for K, a decomposed accent) grants nothing.
  */
 describe.each(ADAPTERS)('exact group names (%s)', (adapter) => {
-  let database: TestDatabase;
-  let api: TestApp;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    api = await startTestApp(
-      adapter,
-      { createUnknownUser: true, adminGroups: ['ops'], adminLocalGroup: 'admin' },
-      await database.options(),
-    );
-    await api.sql(`INSERT INTO auth_proxy_groups (name) VALUES ('kube'), ('team')`);
-    await api.sql(
-      `INSERT INTO auth_proxy_group_mappings (external_group, group_id)
-       SELECT 'Kops', id FROM auth_proxy_groups WHERE name = 'kube'
-       UNION ALL SELECT 'Équipe', id FROM auth_proxy_groups WHERE name = 'team'`,
-    );
-  });
-  afterAll(async () => {
-    await api?.close();
-    await database?.close();
-  });
+  const app = useTestApp(
+    adapter,
+    { createUnknownUser: true, adminGroups: ['ops'], adminLocalGroup: 'admin' },
+    async (api) => {
+      await api.sql(`INSERT INTO auth_proxy_groups (name) VALUES ('kube'), ('team')`);
+      await api.sql(
+        `INSERT INTO auth_proxy_group_mappings (external_group, group_id)
+         SELECT 'Kops', id FROM auth_proxy_groups WHERE name = 'kube'
+         UNION ALL SELECT 'Équipe', id FROM auth_proxy_groups WHERE name = 'team'`,
+      );
+    },
+  );
 
   const me = (user: string, groups: string) =>
-    api.request('/me', [
+    app.api.request('/me', [
       ['Remote-User', user],
       ['Remote-Groups', groups],
     ]);

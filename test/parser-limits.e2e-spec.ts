@@ -1,5 +1,4 @@
-import { ADAPTERS, startTestApp, type TestApp } from './support/test-app.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { ADAPTERS, useTestApp } from './support/test-app.js';
 
 /** `count` header lines that mean nothing, as an attacker pads a request. */
 const junk = (count: number): [string, string][] =>
@@ -7,42 +6,32 @@ const junk = (count: number): [string, string][] =>
 
 /** THREATS 7: hiding in the parser's limits, and removing headers without breaking Node's views of them. */
 describe.each(ADAPTERS)('parser limits (%s)', (adapter) => {
-  let database: TestDatabase;
-  let api: TestApp;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    api = await startTestApp(adapter, { createUnknownUser: true }, await database.options());
-  });
-  afterAll(async () => {
-    await api?.close();
-    await database?.close();
-  });
+  const app = useTestApp(adapter, { createUnknownUser: true });
 
   it('refuses a second Remote-User hidden behind more header lines than Node keeps, never the first copy', async () => {
-    const response = await api.request('/me', [['Remote-User', 'admin'], ...junk(1020), ['Remote-User', 'alice']]);
+    const response = await app.api.request('/me', [['Remote-User', 'admin'], ...junk(1020), ['Remote-User', 'alice']]);
     expect(response.status).toBe(431);
     expect(response.body).toEqual({ statusCode: 431, message: expect.any(String), reason: 'header_list_truncated' });
-    expect(await api.sql(`SELECT username FROM auth_proxy_users WHERE username IN ('admin', 'alice')`)).toEqual([]);
+    expect(await app.api.sql(`SELECT username FROM auth_proxy_users WHERE username IN ('admin', 'alice')`)).toEqual([]);
   });
 
   it('refuses a header list that reached the limit even when no duplicate is visible', async () => {
-    const response = await api.request('/me', [['Remote-User', 'padded'], ...junk(1000)]);
+    const response = await app.api.request('/me', [['Remote-User', 'padded'], ...junk(1000)]);
     expect(response.status).toBe(431);
     expect(response.body.reason).toBe('header_list_truncated');
   });
 
   it('still sees a duplicate below the limit, and lets a long but complete list through', async () => {
-    const duplicate = await api.request('/me', [['Remote-User', 'admin'], ...junk(900), ['Remote-User', 'alice']]);
+    const duplicate = await app.api.request('/me', [['Remote-User', 'admin'], ...junk(900), ['Remote-User', 'alice']]);
     expect(duplicate.status).toBe(400);
     expect(duplicate.body.reason).toBe('duplicate_header');
-    const long = await api.request('/me', [['Remote-User', 'long-list'], ...junk(900)]);
+    const long = await app.api.request('/me', [['Remote-User', 'long-list'], ...junk(900)]);
     expect(long.status).toBe(200);
     expect(long.body.username).toBe('long-list');
   });
 
   it('keeps public routes working for a truncated list (no identity is read there)', async () => {
-    const response = await api.request('/probe/headers', [...junk(1020)]);
+    const response = await app.api.request('/probe/headers', [...junk(1020)]);
     expect(response.status).toBe(200);
   });
 
@@ -61,14 +50,14 @@ describe.each(ADAPTERS)('parser limits (%s)', (adapter) => {
   ] as [string, [string, string][], number, string][])(
     "answers what Node's parser refuses (%s) in the error shape",
     async (_what, headers, status, reason) => {
-      const response = await api.request('/me', headers);
+      const response = await app.api.request('/me', headers);
       expect(response.status).toBe(status);
       expect(response.body).toEqual({ statusCode: status, message: expect.any(String), reason });
     },
   );
 
   it("leaves Node's headersDistinct usable after removing an untrusted peer's identity headers", async () => {
-    const response = await api.request(
+    const response = await app.api.request(
       '/probe/headers-distinct',
       [
         ['Remote-User', 'admin'],

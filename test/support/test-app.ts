@@ -10,6 +10,7 @@ import { ProbeController } from './probe.controller.js';
 import { CapturedLogger } from './captured-logger.js';
 import { QueryCounter } from './query-counter.js';
 import { rawRequest, type RawRequestOptions, type RawResponse } from './raw-request.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export const ADAPTERS: HttpAdapterName[] = ['express', 'fastify'];
 
@@ -79,5 +80,37 @@ export async function startTestApp(
     invalidate: () => app.get(UserSyncService).invalidate(),
     sql: (query, parameters) => source.query(query, parameters),
     close: () => app.close(),
+  };
+}
+
+/**
+ * A fresh database and the app on it for one `describe` block: started before its tests, closed after them.
+ * Read `api` inside tests (it exists once beforeAll has run); `setUp` runs once after the start.
+ */
+export function useTestApp(
+  adapter: HttpAdapterName,
+  trustedHeader: TrustedHeaderOptions,
+  setUp?: (api: TestApp) => Promise<void>,
+): { readonly api: TestApp; readonly database: TestDatabase } {
+  let database: TestDatabase | undefined;
+  let api: TestApp | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    api = await startTestApp(adapter, trustedHeader, await database.options());
+    await setUp?.(api);
+  });
+  afterAll(async () => {
+    await api?.close();
+    await database?.close();
+  });
+  return {
+    get api() {
+      if (!api) throw new Error('the test app is not started yet: use it inside a test');
+      return api;
+    },
+    get database() {
+      if (!database) throw new Error('the test database is not created yet: use it inside a test');
+      return database;
+    },
   };
 }
