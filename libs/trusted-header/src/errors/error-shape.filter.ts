@@ -1,5 +1,6 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { toHttpError } from './http-mapping.js';
 
 const REASONS: Record<number, string> = {
   400: 'bad_request',
@@ -26,8 +27,11 @@ export class TrustedHeaderErrorShapeFilter implements ExceptionFilter {
 
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
-    if (host.getType() !== 'http') throw exception;
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw thrown;
+    // A domain error that reached the top without being mapped (a custom integration calling the services
+    // directly) still gets its own status and reason, not a 500.
+    const exception = toHttpError(thrown);
     const { httpAdapter } = this.adapterHost;
     const response = host.switchToHttp().getResponse();
     if (exception instanceof HttpException) {
