@@ -9,6 +9,8 @@
  * The difference of the two, per request, is what the library adds. Rounds alternate and the median is kept.
  */
 import 'reflect-metadata';
+import { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { Controller, Get, Module, type ExecutionContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
@@ -58,8 +60,16 @@ function freshRequest(): object {
     rawHeaders.push(lineName, lineValue);
     headers[lineName.toLowerCase()] = lineValue;
   }
-  return { socket: { remoteAddress: '127.0.0.1' }, rawHeaders, headers, method: 'GET', url: '/hello' };
+  // A real IncomingMessage, as the library accepts nothing else as a request; its socket is a stand-in.
+  const message = new IncomingMessage(PROXY_SOCKET);
+  message.rawHeaders = rawHeaders;
+  message.headers = headers;
+  message.method = 'GET';
+  message.url = '/hello';
+  return message;
 }
+
+const PROXY_SOCKET = { remoteAddress: '127.0.0.1' } as unknown as Socket;
 
 function contextFor(request: object): ExecutionContext {
   const context = new ExecutionContextHost([request, {}, () => undefined], HelloController, HelloController.prototype.hello);

@@ -23,29 +23,25 @@ import {
   TrustedHeaderModule,
   type AuthenticatedUser,
 } from 'nestjs-trusted-header';
+import { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { DataSource } from 'typeorm';
 import { rawRequest } from './support/raw-request.js';
 import { ADAPTERS } from './support/test-app.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 /**
- * The call context of an RPC transport that forwards, with each message, the head of the request the proxy
- * sent: the peer address and the raw header lines, which is what the strategy reads.
+ * The call context of an RPC transport that carries, with each message, the HTTP request the proxy sent (as a
+ * GraphQL or WebSocket transport carries its HTTP request): the library reads the peer address and the raw
+ * header lines of a request Node made, and nothing else. Here the message is built by hand on a stand-in
+ * socket, as the transport would receive it.
  */
-class ForwardedCall {
-  readonly socket: { remoteAddress: string };
-  readonly rawHeaders: string[];
-  readonly headers: Record<string, string> = {};
-  readonly headersDistinct: Record<string, string[]> = {};
+class ForwardedCall extends IncomingMessage {
   user?: AuthenticatedUser;
 
   constructor(peer: string, lines: [name: string, value: string][]) {
-    this.socket = { remoteAddress: peer };
+    super({ remoteAddress: peer } as unknown as Socket);
     this.rawHeaders = lines.flat();
-    for (const [name, value] of lines) {
-      this.headers[name.toLowerCase()] = value;
-      (this.headersDistinct[name.toLowerCase()] ??= []).push(value);
-    }
   }
 }
 

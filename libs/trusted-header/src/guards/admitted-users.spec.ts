@@ -41,10 +41,29 @@ describe('admitted users of non-HTTP calls', () => {
     const client = {};
     const oldest = [client, 0];
     recordAdmission(call(oldest), userNamed('user-0'));
-    for (let i = 1; i <= 8; i++) recordAdmission(call([client, i]), userNamed(`user-${i}`));
+    for (let i = 1; i <= 16; i++) recordAdmission(call([client, i]), userNamed(`user-${i}`));
     expect(admittedUserOf(paramsOf(oldest))).toBeUndefined();
     expect(admittedUserOf(paramsOf([client, 1]))?.username).toBe('user-1');
-    expect(admittedUserOf(paramsOf([client, 8]))?.username).toBe('user-8');
+    expect(admittedUserOf(paramsOf([client, 16]))?.username).toBe('user-16');
+  });
+
+  it('lets a newer call with equal arguments shadow an older admission, even before admitting anyone', () => {
+    const client = {};
+    recordAdmission(call([client, 'tick']), userNamed('carol'));
+    expect(admittedUserOf(paramsOf([client, 'tick']))?.username).toBe('carol');
+    recordAdmission(call([client, 'tick']), undefined); // a guard took the next call and admitted nobody
+    expect(admittedUserOf(paramsOf([client, 'tick']))).toBeUndefined();
+    recordAdmission(call([client, 'tick']), userNamed('dave'));
+    expect(admittedUserOf(paramsOf([client, 'tick']))?.username).toBe('dave');
+  });
+
+  it('keeps an admission with the arguments the guard saw, whatever an interceptor does to the array later', () => {
+    const payload = {};
+    const args: unknown[] = [payload, 'a'];
+    recordAdmission(call(args), userNamed('erin'));
+    args[1] = 'b';
+    expect(admittedUserOf(paramsOf([payload, 'a']))?.username).toBe('erin');
+    expect(admittedUserOf(paramsOf([payload, 'b']))).toBeUndefined();
   });
 
   it('finds nothing for a call without objects that was never admitted', () => {

@@ -14,7 +14,8 @@ import type { AuthenticatedUser } from '../sync/authenticated-user.js';
  */
 interface Admission {
   readonly args: readonly unknown[];
-  readonly user: AuthenticatedUser;
+  /** Undefined: a guard that can authenticate this context took the call and has admitted nobody (yet). */
+  readonly user: AuthenticatedUser | undefined;
 }
 
 /**
@@ -22,12 +23,18 @@ interface Admission {
  * waiting for the database), so the latest few admissions filed under an object are kept, not only the last.
  * Past that a call finds no user: it is refused, never given another call's user.
  */
-const ADMISSIONS_KEPT_PER_OBJECT = 8;
+const ADMISSIONS_KEPT_PER_OBJECT = 16;
 
 const admissions = new WeakMap<object, Admission[]>();
 
-export function recordAdmission(context: ExecutionContext, user: AuthenticatedUser): void {
-  const args = context.getArgs();
+/**
+ * Files who a guard admitted for this call; `undefined` when a guard that can authenticate the call starts on
+ * it, so an earlier call with equal arguments (a long-lived client and the same primitive payload) can never
+ * lend its user to this one, whatever this call's guard decides. The arguments are copied: an interceptor
+ * that rewrites the array in place must not change which call an admission belongs to.
+ */
+export function recordAdmission(context: ExecutionContext, user: AuthenticatedUser | undefined): void {
+  const args = [...context.getArgs()];
   const admission: Admission = { args, user };
   file(args, admission);
   for (const arg of args) {
@@ -35,17 +42,15 @@ export function recordAdmission(context: ExecutionContext, user: AuthenticatedUs
   }
 }
 
-/** The user a TrustedHeaderGuard admitted for this very call, if any. */
+/** The user a TrustedHeaderGuard admitted for this very call, if any: the newest admission that matches it. */
 export function admittedUserOf(context: ExecutionContext): AuthenticatedUser | undefined {
   const args = context.getArgs();
-  const user = findUnder(args, args);
-  if (user !== undefined) return user;
   for (const arg of args) {
     if (!isObject(arg)) continue;
     const found = findUnder(arg, args);
-    if (found !== undefined) return found;
+    if (found !== undefined) return found.user;
   }
-  return undefined;
+  return findUnder(args, args)?.user;
 }
 
 function file(key: object, admission: Admission): void {
@@ -58,11 +63,11 @@ function file(key: object, admission: Admission): void {
   if (kept.length > ADMISSIONS_KEPT_PER_OBJECT) kept.shift();
 }
 
-function findUnder(key: object, args: readonly unknown[]): AuthenticatedUser | undefined {
+function findUnder(key: object, args: readonly unknown[]): Admission | undefined {
   const kept = admissions.get(key);
   if (kept === undefined) return undefined;
   for (let i = kept.length - 1; i >= 0; i--) {
-    if (sameArguments(kept[i]!.args, args)) return kept[i]!.user;
+    if (sameArguments(kept[i]!.args, args)) return kept[i];
   }
   return undefined;
 }

@@ -25,8 +25,12 @@ class Handlers {
   anyAC() {}
   allAB() {}
   allAC() {}
+  plain() {}
+  openButGroups() {}
 }
 Public()(Handlers.prototype, 'open', Object.getOwnPropertyDescriptor(Handlers.prototype, 'open')!);
+Groups('c')(Handlers.prototype, 'openButGroups', Object.getOwnPropertyDescriptor(Handlers.prototype, 'openButGroups')!);
+Public()(Handlers.prototype, 'openButGroups', Object.getOwnPropertyDescriptor(Handlers.prototype, 'openButGroups')!);
 Groups('a', 'c')(Handlers.prototype, 'anyAC', Object.getOwnPropertyDescriptor(Handlers.prototype, 'anyAC')!);
 Groups('a', 'b', { mode: 'all' })(
   Handlers.prototype,
@@ -42,6 +46,10 @@ Groups('a', 'c', { mode: 'all' })(
 /** Same handlers, but the controller is @Public(): a guard remembering rules per handler alone would mix them up. */
 class PublicHandlers extends Handlers {}
 Public()(PublicHandlers);
+
+/** Same handlers, but the controller requires group z. */
+class GroupHandlers extends Handlers {}
+Groups('z')(GroupHandlers);
 
 function context(
   type: string,
@@ -171,12 +179,36 @@ describe('TrustedHeaderGuard', () => {
   });
 
   it('reads @Public() per handler and controller, also for an inherited handler', async () => {
-    await expect(activate(context('http', 'anyAC', {}, PublicHandlers))).resolves.toBe(true);
+    await expect(activate(context('http', 'plain', {}, PublicHandlers))).resolves.toBe(true);
     expect(validate).not.toHaveBeenCalled();
-    await expect(activate(context('http', 'anyAC', {}, Handlers))).resolves.toBe(true);
+    await expect(activate(context('http', 'plain', {}, Handlers))).resolves.toBe(true);
     expect(validate).toHaveBeenCalledTimes(1);
+    await expect(activate(context('http', 'plain', {}, PublicHandlers))).resolves.toBe(true);
+    expect(validate).toHaveBeenCalledTimes(1);
+  });
+
+  it('never lets @Public() switch off @Groups(): on the controller, or on the same handler', async () => {
+    // alice holds a and b: anyAC admits her, openButGroups (c) refuses her.
     await expect(activate(context('http', 'anyAC', {}, PublicHandlers))).resolves.toBe(true);
     expect(validate).toHaveBeenCalledTimes(1);
+    await expect(activate(context('http', 'allAC', {}, PublicHandlers))).rejects.toMatchObject({
+      status: 403,
+      reason: 'missing_group',
+    });
+    await expect(activate(context('http', 'openButGroups', {}, Handlers))).rejects.toMatchObject({
+      status: 403,
+      reason: 'missing_group',
+    });
+    validate.mockRejectedValue(new TrustedHeaderException(401, 'missing_identity', 'Not logged in'));
+    await expect(activate(context('http', 'anyAC', {}, PublicHandlers))).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("lets a handler's @Public() override its controller's @Groups()", async () => {
+    await expect(activate(context('http', 'open', {}, GroupHandlers))).resolves.toBe(true);
+    expect(validate).not.toHaveBeenCalled();
+    await expect(activate(context('http', 'plain', {}, GroupHandlers))).rejects.toMatchObject({
+      reason: 'missing_group',
+    });
   });
 
   describe('beside a subclass for another context (what @Groups() attaches while the APP_GUARD is the subclass)', () => {

@@ -45,6 +45,8 @@ export class TrustedHeaderGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (!this.supportsContext(context)) return this.admitAuthenticatedCall(context);
+    // Outside HTTP, this call starts with nobody admitted, whatever an earlier call with equal arguments got.
+    if (context.getType() !== 'http') recordAdmission(context, undefined);
     const rules = this.rulesOf(context);
     if (rules.isPublic) return true;
 
@@ -158,6 +160,10 @@ export class TrustedHeaderGuard implements CanActivate {
   /**
    * Route metadata is fixed once the application has started, so it is read through the Reflector once per
    * (handler, controller) pair; a controller subclass inheriting a handler gets its own entry.
+   *
+   * The handler's decorators override the controller's. Within one level a group requirement wins over
+   * @Public(): a route that names groups is never public, so `@Public()` on a controller cannot switch off
+   * `@Groups()` on its handler, nor `@Public() @Groups(...)` on one handler.
    */
   private rulesOf(context: ExecutionContext): RouteRules {
     const handler = context.getHandler();
@@ -165,10 +171,17 @@ export class TrustedHeaderGuard implements CanActivate {
     let byController = this.routeRules.get(handler);
     let rules = byController?.get(controller);
     if (rules === undefined) {
-      const targets = [handler, controller];
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- what the Reflector takes
+      type Target = Function;
+      const publicOf = (target: Target) => Boolean(this.reflector.get<boolean | undefined>(IS_PUBLIC_KEY, target));
+      const groupsOf = (target: Target) => this.reflector.get<GroupRequirement | undefined>(REQUIRED_GROUPS_KEY, target);
+      const handlerGroups = groupsOf(handler);
+      const controllerGroups = groupsOf(controller);
       rules = {
-        isPublic: Boolean(this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets)),
-        requirement: this.reflector.getAllAndOverride<GroupRequirement | undefined>(REQUIRED_GROUPS_KEY, targets),
+        isPublic:
+          handlerGroups === undefined &&
+          (publicOf(handler) || (controllerGroups === undefined && publicOf(controller))),
+        requirement: handlerGroups ?? controllerGroups,
       };
       if (byController === undefined) this.routeRules.set(handler, (byController = new WeakMap()));
       byController.set(controller, rules);

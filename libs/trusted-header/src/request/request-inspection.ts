@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import { IncomingMessage } from 'node:http';
+import { Http2ServerRequest } from 'node:http2';
 
 /**
  * What the library concluded about the peer of one request, computed once and shared by middleware, strategy
@@ -15,13 +16,19 @@ export interface RequestInspection {
 /**
  * The Node request under any adapter: Express passes the IncomingMessage itself, Fastify wraps it in `raw`.
  * Trust and headers are always read from it, so both adapters see the same socket and raw header lines.
+ *
+ * Only a message Node's HTTP server made counts (an IncomingMessage, or an Http2ServerRequest): anything
+ * else is undefined, which means no trusted peer and no identity. A plain object with `socket.remoteAddress`
+ * and `rawHeaders` is data someone wrote, such as an RPC payload that a guard handed over as "the request"
+ * (AuthGuard on a non-HTTP handler takes the first argument): it must never pass for the proxy.
  */
-export function incomingMessageOf(request: unknown): IncomingMessage {
-  const candidate = request as { raw?: IncomingMessage } & IncomingMessage;
-  // The message's own rawHeaders first: probing an Express request for a missing `raw` walks a prototype
-  // chain Express swaps per request, which cost more than everything else the library does per request.
-  if (Array.isArray(candidate.rawHeaders)) return candidate;
-  return candidate.raw && typeof candidate.raw === 'object' && 'rawHeaders' in candidate.raw
-    ? candidate.raw
-    : candidate;
+export function incomingMessageOf(request: unknown): IncomingMessage | undefined {
+  // The message itself first: probing an Express request for a missing `raw` walks a prototype chain
+  // Express swaps per request, which cost more than everything else the library does per request.
+  if (request instanceof IncomingMessage) return request;
+  const raw = (request as { raw?: unknown } | null | undefined)?.raw;
+  if (raw instanceof IncomingMessage) return raw;
+  if (request instanceof Http2ServerRequest) return request as unknown as IncomingMessage;
+  if (raw instanceof Http2ServerRequest) return raw as unknown as IncomingMessage;
+  return undefined;
 }

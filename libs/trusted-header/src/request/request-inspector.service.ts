@@ -45,6 +45,13 @@ function mayBeTruncated(message: IncomingMessage): boolean {
 /** Trusted peers have nothing stripped: one shared empty list rather than one per request. */
 const NOTHING_STRIPPED: readonly string[] = Object.freeze([]);
 
+/** What anything but a request Node's HTTP server made is: no peer, not trusted, nothing to strip. */
+const NOT_A_REQUEST: RequestInspection = Object.freeze({
+  peer: undefined,
+  trusted: false,
+  strippedHeaders: NOTHING_STRIPPED,
+});
+
 /**
  * Decides, once per request, whether the peer may assert identity and what identity it asserts. For an
  * untrusted peer the identity headers (and their twins) are deleted from the request, so nothing downstream
@@ -66,12 +73,14 @@ export class RequestInspector {
   }
 
   inspect(request: unknown): RequestInspection {
-    return this.stateOf(incomingMessageOf(request)).inspection;
+    const message = incomingMessageOf(request);
+    return message === undefined ? NOT_A_REQUEST : this.stateOf(message).inspection;
   }
 
   /** The identity the request asserts: anonymous unless the peer is trusted. Parsed once, on first use. */
   identityOf(request: unknown): IdentityResult {
     const message = incomingMessageOf(request);
+    if (message === undefined) return ANONYMOUS;
     const state = this.stateOf(message);
     if (!state.inspection.trusted) return ANONYMOUS;
     return (state.identity ??= mayBeTruncated(message) ? TRUNCATED : this.readIdentity(message.rawHeaders));
