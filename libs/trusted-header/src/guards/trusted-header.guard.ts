@@ -174,7 +174,8 @@ export class TrustedHeaderGuard implements CanActivate {
       // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- what the Reflector takes
       type Target = Function;
       const publicOf = (target: Target) => Boolean(this.reflector.get<boolean | undefined>(IS_PUBLIC_KEY, target));
-      const groupsOf = (target: Target) => this.reflector.get<GroupRequirement | undefined>(REQUIRED_GROUPS_KEY, target);
+      const groupsOf = (target: Target) =>
+        this.reflector.get<GroupRequirement | undefined>(REQUIRED_GROUPS_KEY, target);
       const handlerGroups = groupsOf(handler);
       const controllerGroups = groupsOf(controller);
       rules = {
