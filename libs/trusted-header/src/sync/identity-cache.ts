@@ -6,15 +6,22 @@ import { identityCacheKey } from './fingerprint.js';
 const MAX_VARIANTS_PER_USER = 8;
 
 interface Variant<T> {
-  readonly identity: Identity;
   readonly key: string;
   readonly value: T;
 }
 
-/** All variants of one user, each computed from the same stored state of that user. Replaced, never mutated. */
-interface UserEntry<T> {
-  readonly variants: readonly Variant<T>[];
+/**
+ * All variants of one user, each computed from the same stored state of that user. Replaced, never mutated.
+ * The usual case, one variant, is stored as itself: no wrapper or array per cached user.
+ */
+type UserEntry<T> = Variant<T> | readonly Variant<T>[];
+
+/** Array.isArray does not narrow a readonly array type. */
+function isMany<T>(entry: UserEntry<T>): entry is readonly Variant<T>[] {
+  return Array.isArray(entry);
 }
+
+const variantsOf = <T>(entry: UserEntry<T>): readonly Variant<T>[] => (isMany(entry) ? entry : [entry]);
 
 /**
  * Synced identities in memory, grouped by user. Every variant of a user was computed from one stored state of
@@ -33,7 +40,7 @@ export class IdentityCache<T> {
   constructor(maxEntries: number, ttlMs: number) {
     this.users = new LRUCache<string, UserEntry<T>>({
       maxSize: maxEntries,
-      sizeCalculation: (entry) => entry.variants.length,
+      sizeCalculation: (entry) => (isMany(entry) ? entry.length : 1),
       ttl: ttlMs,
       ttlAutopurge: false,
     });
@@ -43,10 +50,10 @@ export class IdentityCache<T> {
   get(identity: Identity): T | undefined {
     const entry = this.users.get(identity.username);
     if (entry === undefined) return undefined;
-    // The identity reader hands out one frozen object per distinct header set: a reference match is the rule.
-    for (const variant of entry.variants) if (variant.identity === identity) return variant.value;
+    // The key is built once per frozen identity (the reader hands out one per distinct header set).
     const key = identityCacheKey(identity);
-    for (const variant of entry.variants) if (variant.key === key) return variant.value;
+    if (!isMany(entry)) return entry.key === key ? entry.value : undefined;
+    for (const variant of entry) if (variant.key === key) return variant.value;
     return undefined;
   }
 
@@ -58,16 +65,16 @@ export class IdentityCache<T> {
       return;
     }
     const key = identityCacheKey(identity);
-    const others = entry.variants.filter((variant) => variant.key !== key);
-    const variants = [...others.slice(-(MAX_VARIANTS_PER_USER - 1)), { identity, key, value }];
+    const others = variantsOf(entry).filter((variant) => variant.key !== key);
+    const variants = [...others.slice(-(MAX_VARIANTS_PER_USER - 1)), { key, value }];
     const remaining = this.users.getRemainingTTL(identity.username);
     if (remaining <= 0) return;
-    this.users.set(identity.username, { variants }, { ttl: remaining });
+    this.users.set(identity.username, variants.length === 1 ? variants[0]! : variants, { ttl: remaining });
   }
 
   /** After a write: this variant is the only one that describes the user's stored state now. */
   replace(identity: Identity, value: T): void {
-    this.users.set(identity.username, { variants: [{ identity, key: identityCacheKey(identity), value }] });
+    this.users.set(identity.username, { key: identityCacheKey(identity), value });
   }
 
   clear(): void {
