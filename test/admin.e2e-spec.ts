@@ -219,6 +219,11 @@ describe.each(ADAPTERS)('admin API (%s)', (adapter) => {
         .send(`{"name":"deep","x":${'['.repeat(5000)}${']'.repeat(5000)}}`);
       expect(deep.status).toBe(400);
       expect(deep.body).toMatchObject({ statusCode: 400, reason: 'validation_failed' });
+      // A path parameter past Fastify's maxParamLength (100): Fastify answers 414 itself; Express validates it.
+      const longParam = await admin.get(`/admin/groups/${'a'.repeat(200)}`);
+      const [longStatus, longReason] = adapter === 'fastify' ? [414, 'uri_too_long'] : [400, 'validation_failed'];
+      expect(longParam.status).toBe(longStatus);
+      expect(longParam.body).toMatchObject({ statusCode: longStatus, reason: longReason });
       const huge = await admin.post('/admin/groups', { name: 'x', description: 'd'.repeat(3_000_000) });
       expect(huge.status).toBe(413);
       expect(huge.body).toEqual({ statusCode: 413, message: expect.any(String), reason: 'payload_too_large' });

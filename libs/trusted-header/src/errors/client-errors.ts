@@ -1,4 +1,6 @@
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { reasonForStatus } from './generic-reasons.js';
 
 /** The parts of a Node HTTP server this needs. */
 interface ServerLike {
@@ -8,10 +10,10 @@ interface ServerLike {
 /** What a socket may still carry when the parser fails on a later request of a keep-alive connection. */
 type SocketWithResponse = Duplex & { _httpMessage?: { headersSent?: boolean } };
 
-function answerFor(code: string | undefined): readonly [status: number, reason: string, message: string] {
-  if (code === 'HPE_HEADER_OVERFLOW') return [431, 'header_fields_too_large', 'The request headers are too large'];
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'request_timeout', 'The request was not received in time'];
-  return [400, 'bad_request', 'The request is not valid HTTP'];
+function answerFor(code: string | undefined): readonly [status: number, message: string] {
+  if (code === 'HPE_HEADER_OVERFLOW') return [431, 'The request headers are too large'];
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'The request was not received in time'];
+  return [400, 'The request is not valid HTTP'];
 }
 
 /**
@@ -26,10 +28,10 @@ export function shapeClientErrors(server: ServerLike): void {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const response = (socket as SocketWithResponse)._httpMessage;
     if (socket.writable && !response?.headersSent) {
-      const [status, reason, message] = answerFor(error.code);
-      const body = JSON.stringify({ statusCode: status, message, reason });
+      const [status, message] = answerFor(error.code);
+      const body = JSON.stringify({ statusCode: status, message, reason: reasonForStatus(status) });
       socket.write(
-        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
           `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
           `Connection: close\r\n\r\n${body}`,
       );

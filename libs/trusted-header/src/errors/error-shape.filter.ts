@@ -1,19 +1,7 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { reasonForStatus } from './generic-reasons.js';
 import { toHttpError } from './http-mapping.js';
-
-const REASONS: Record<number, string> = {
-  400: 'bad_request',
-  401: 'missing_identity',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  408: 'request_timeout',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  429: 'too_many_requests',
-};
 
 /**
  * Gives every error the library's shape, `{ statusCode, message, reason }`: also the ones Nest, Express or
@@ -44,7 +32,7 @@ export class TrustedHeaderErrorShapeFilter implements ExceptionFilter {
       const { error: _error, ...rest } = object;
       httpAdapter.reply(
         response,
-        { ...rest, statusCode: status, message, reason: object.reason ?? REASONS[status] ?? 'http_error' },
+        { ...rest, statusCode: status, message, reason: object.reason ?? reasonForStatus(status) },
         status,
       );
       return;
@@ -56,7 +44,7 @@ export class TrustedHeaderErrorShapeFilter implements ExceptionFilter {
     );
     if (status >= 400 && status < 500) {
       const message = exception instanceof Error ? exception.message : 'Bad request';
-      httpAdapter.reply(response, { statusCode: status, message, reason: REASONS[status] ?? 'bad_request' }, status);
+      httpAdapter.reply(response, { statusCode: status, message, reason: reasonForStatus(status) }, status);
       return;
     }
     this.logger.error(

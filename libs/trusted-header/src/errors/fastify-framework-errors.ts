@@ -1,3 +1,4 @@
+import { reasonForStatus } from './generic-reasons.js';
 import type { TrustedHeaderErrorBody } from './trusted-header.exception.js';
 
 /** The parts of Fastify's reply this needs (Fastify is an optional peer: no import of its types). */
@@ -26,7 +27,10 @@ export function fastifyFrameworkErrors(
       : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
         ? 'A path parameter is too long'
         : 'Bad request';
-  const reason = status === 414 ? 'uri_too_long' : status >= 500 ? 'internal_error' : 'bad_request';
-  const body: Omit<TrustedHeaderErrorBody, 'reason'> & { reason: string } = { statusCode: status, message, reason };
+  const body: Omit<TrustedHeaderErrorBody, 'reason'> & { reason: string } = {
+    statusCode: status,
+    message,
+    reason: reasonForStatus(status),
+  };
   (reply as ReplyLike).code(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }
