@@ -56,6 +56,15 @@ describe.each(ADAPTERS)('parser limits (%s)', (adapter) => {
     },
   );
 
+  it('answers an Expect header Node cannot meet in the error shape (417)', async () => {
+    const response = await app.api.request('/me', [
+      ['Remote-User', 'alice'],
+      ['Expect', 'something-else'],
+    ]);
+    expect(response.status).toBe(417);
+    expect(response.body).toEqual({ statusCode: 417, message: expect.any(String), reason: 'expectation_failed' });
+  });
+
   it("leaves Node's headersDistinct usable after removing an untrusted peer's identity headers", async () => {
     const response = await app.api.request(
       '/probe/headers-distinct',

@@ -14,6 +14,7 @@ const REASON_OF_STATUS: Readonly<Record<number, string>> = Object.freeze({
   413: 'payload_too_large',
   414: 'uri_too_long',
   415: 'unsupported_media_type',
+  417: 'expectation_failed',
   429: 'too_many_requests',
   431: 'header_fields_too_large',
 });

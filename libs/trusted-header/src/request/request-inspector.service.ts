@@ -108,8 +108,11 @@ export class RequestInspector {
     if (stripped.length === 0) return stripped;
     // Node builds `headers` and `headersDistinct` lazily from rawHeaders and a line count it keeps apart; after
     // rawHeaders shrinks, building them would read past its end (a TypeError in headersDistinct). Both views
-    // are built first, from the full list, and the identity headers then removed from all three.
-    const views = [message.headers, message.headersDistinct] as Record<string, unknown>[];
+    // are built first, from the full list, and the identity headers then removed from all three. An HTTP/2
+    // request (Http2ServerRequest) has no headersDistinct.
+    const views = [message.headers, message.headersDistinct].filter(
+      (view): view is NonNullable<typeof view> => view !== undefined && view !== null,
+    ) as Record<string, unknown>[];
     for (let i = raw.length - 2; i >= 0; i -= 2) {
       if (this.isIdentityHeader(raw[i]!)) raw.splice(i, 2);
     }

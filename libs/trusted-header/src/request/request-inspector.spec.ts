@@ -1,4 +1,6 @@
 import { IncomingMessage } from 'node:http';
+import { connect, createServer, type Http2ServerRequest } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { resolveTrustedHeaderOptions } from '../config/resolve-options.js';
 import { RequestInspector } from './request-inspector.service.js';
@@ -38,5 +40,50 @@ describe('RequestInspector: what counts as a request', () => {
   ])('never trusts %s (an RPC payload a guard took for the request)', (_what, forged) => {
     expect(inspector.inspect(forged)).toEqual({ peer: undefined, trusted: false, strippedHeaders: [] });
     expect(inspector.identityOf(forged)).toEqual({ kind: 'anonymous' });
+  });
+});
+
+describe('RequestInspector over HTTP/2 (Http2ServerRequest has no headersDistinct)', () => {
+  /** One request through a real HTTP/2 server, inspected there; answers what the inspector concluded. */
+  async function inspectOverHttp2(localAddress: string, headers: Record<string, string>): Promise<unknown> {
+    const server = createServer((request: Http2ServerRequest, response) => {
+      let body: unknown;
+      try {
+        const inspection = inspector.inspect(request);
+        body = { ...inspection, headers: Object.keys(request.headers).filter((name) => name.startsWith('remote')) };
+      } catch (error) {
+        body = { thrown: String(error) };
+      }
+      response.end(JSON.stringify(body));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const client = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { localAddress });
+    try {
+      const stream = client.request({ ':path': '/', ...headers });
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => (text += chunk));
+      await new Promise((done) => stream.on('end', done));
+      return JSON.parse(text);
+    } finally {
+      client.close();
+      await new Promise((done) => server.close(done));
+    }
+  }
+
+  it("strips an untrusted peer's identity headers without throwing", async () => {
+    expect(await inspectOverHttp2('127.0.0.2', { 'remote-user': 'admin', remote_groups: 'admins' })).toEqual({
+      peer: '127.0.0.2',
+      trusted: false,
+      strippedHeaders: ['remote-user', 'remote_groups'],
+      headers: [],
+    });
+  });
+
+  it('trusts the proxy over HTTP/2 too', async () => {
+    expect(await inspectOverHttp2('127.0.0.1', { 'remote-user': 'alice' })).toMatchObject({
+      trusted: true,
+      headers: ['remote-user'],
+    });
   });
 });
