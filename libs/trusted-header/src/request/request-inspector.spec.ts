@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { connect, createServer, type Http2ServerRequest } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { resolveTrustedHeaderOptions } from '../config/resolve-options.js';
 import { RequestInspector } from './request-inspector.service.js';
@@ -57,7 +57,11 @@ describe('RequestInspector over HTTP/2 (Http2ServerRequest has no headersDistinc
       response.end(JSON.stringify(body));
     });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    const client = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { localAddress });
+    const { port } = server.address() as AddressInfo;
+    // From a chosen source address: the peer the inspector sees.
+    const client = connect(`http://127.0.0.1:${port}`, {
+      createConnection: () => netConnect({ host: '127.0.0.1', port, localAddress }),
+    });
     try {
       const stream = client.request({ ':path': '/', ...headers });
       let text = '';
