@@ -9,6 +9,11 @@ import { TrustedHeaderMiddleware } from './request/trusted-header.middleware.js'
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 import { DatabaseGate } from './persistence/database-gate.service.js';
 import { UserSyncService } from './sync/user-sync.service.js';
+import { SessionLogin } from './session/session-login.service.js';
+import { SessionStore } from './session/session-store.service.js';
+import { LogoutService } from './session/logout.service.js';
+import { registerLogoutRoute } from './session/logout-route.js';
+import { Inject } from '@nestjs/common';
 import { TRUSTED_HEADER_OPTIONS } from './trusted-header.constants.js';
 import {
   ConfigurableTrustedHeaderModule,
@@ -23,7 +28,10 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
   new Logger('TrustedHeader').log(
     `trusted proxies: ${resolved.trust.describe().join(', ')}; preset: ${resolved.preset ?? 'none'}; ` +
       `headers: ${headers.user}, ${headers.email}, ${headers.name}, ${headers.groups} (separator ${JSON.stringify(resolved.identity.groupsSeparator)}); ` +
-      `create unknown users: ${resolved.createUnknownUser}`,
+      `create unknown users: ${resolved.createUnknownUser}; ` +
+      `sessions: ${resolved.session ? `persistent (cookie ${resolved.session.cookieName}${resolved.session.cookieSecure ? '' : ', not Secure'})` : 'off'}; ` +
+      `cross-site check: ${resolved.csrf.enabled ? 'on' : 'off'}; ` +
+      `logout: ${resolved.logout ? `POST ${resolved.logout.path} -> ${resolved.logout.redirectTo ?? '204'}` : 'none'}`,
   );
   return resolved;
 }
@@ -40,6 +48,9 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
     RequestInspector,
     DatabaseGate,
     UserSyncService,
+    SessionStore,
+    SessionLogin,
+    LogoutService,
     TrustedHeaderStrategy,
     TrustedHeaderGuard,
   ],
@@ -48,6 +59,8 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
     RequestInspector,
     DatabaseGate,
     UserSyncService,
+    SessionStore,
+    SessionLogin,
     TrustedHeaderStrategy,
     TrustedHeaderGuard,
   ],
@@ -56,6 +69,8 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly inspector: RequestInspector,
+    private readonly logout: LogoutService,
+    @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
   ) {
     super();
   }
@@ -76,26 +91,33 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost?.httpAdapter;
     const type = adapter?.getType();
+    // After the request hook, so that it runs first on the logout route too.
+    const addLogoutRoute = () => {
+      if (adapter && this.options.logout !== null) registerLogoutRoute(adapter, this.options.logout.path, this.logout);
+    };
     if (type === 'fastify') {
       const fastify = adapter!.getInstance<{
         addHook(name: 'onRequest', hook: (request: unknown, reply: unknown, done: () => void) => void): void;
       }>();
-      fastify.addHook('onRequest', (request, _reply, done) => {
-        this.inspector.inspect(request);
+      fastify.addHook('onRequest', (request, reply, done) => {
+        this.inspector.inspect(request, reply);
         done();
       });
+      addLogoutRoute();
       return;
     }
     if (type === 'express') {
       const express = adapter!.getInstance<{
         use(middleware: (request: unknown, response: unknown, next: () => void) => void): void;
       }>();
-      express.use((request, _response, next) => {
-        this.inspector.inspect(request);
+      express.use((request, response, next) => {
+        this.inspector.inspect(request, response);
         next();
       });
+      addLogoutRoute();
       return;
     }
     consumer.apply(TrustedHeaderMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+    addLogoutRoute();
   }
 }

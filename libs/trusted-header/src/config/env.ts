@@ -3,7 +3,7 @@ import { TrustedHeaderConfigError } from './config-error.js';
 import { isPresetName, PRESETS, type PresetName } from './presets.js';
 import { resolveTrustedHeaderOptions } from './resolve-options.js';
 import { ENV_VARIABLES, INTEGER_RANGES, type SettingLabels } from './settings.js';
-import type { TrustedHeaderOptions } from './trusted-header-options.js';
+import type { SessionMode, TrustedHeaderOptions } from './trusted-header-options.js';
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
@@ -29,7 +29,9 @@ export function trustedHeaderOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     return value;
   };
   const list = (value: string): string[] => value.split(',').map(trimAsciiWhitespace);
-  const bool = (key: 'createUnknownUser' | 'caseFoldUsername'): boolean | undefined => {
+  const bool = (
+    key: 'createUnknownUser' | 'caseFoldUsername' | 'sessionCookieSecure' | 'csrfCheck',
+  ): boolean | undefined => {
     const value = read(key)?.trim().toLowerCase();
     if (value === undefined) return undefined;
     if (TRUE.has(value)) return true;
@@ -53,6 +55,11 @@ export function trustedHeaderOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
       `is not a known preset; use one of ${Object.keys(PRESETS).join(', ')}`,
     );
   }
+  const sessionText = read('session')?.trim().toLowerCase();
+  if (sessionText !== undefined && sessionText !== 'off' && sessionText !== 'persistent') {
+    throw new TrustedHeaderConfigError(ENV_VARIABLES.session, env[ENV_VARIABLES.session], 'must be off or persistent');
+  }
+  const allowedOrigins = env[ENV_VARIABLES.allowedOrigins];
   const trustedIps = read('trustedIps');
   const adminGroups = env[ENV_VARIABLES.adminGroups];
 
@@ -74,6 +81,18 @@ export function trustedHeaderOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     databaseTimeoutMs: int('databaseTimeoutMs'),
     maxGroups: int('maxGroups'),
     untrustedWarningIntervalSeconds: int('untrustedWarningIntervalSeconds'),
+    session: sessionText as SessionMode | undefined,
+    sessionIdleSeconds: int('sessionIdleSeconds'),
+    sessionMaxSeconds: int('sessionMaxSeconds'),
+    sessionCookie: read('sessionCookie')?.trim(),
+    sessionCookieSecure: bool('sessionCookieSecure'),
+    logoutPath: read('logoutPath')?.trim(),
+    logoutUrl: read('logoutUrl')?.trim(),
+    csrfCheck: bool('csrfCheck'),
+    allowedOrigins:
+      allowedOrigins === undefined || allowedOrigins.trim() === ''
+        ? undefined
+        : list(allowedOrigins).filter((origin) => origin !== ''),
   };
   for (const key of Object.keys(options) as (keyof TrustedHeaderOptions)[]) {
     if (options[key] === undefined) delete options[key];

@@ -10,6 +10,7 @@ import { TrustEntryError } from '../trust/trust-entry.js';
 import { parseTrustList, type TrustList } from '../trust/trust-list.js';
 import { TrustedHeaderConfigError } from './config-error.js';
 import { DEFAULT_HEADERS, isPresetName, PRESETS } from './presets.js';
+import { resolveCsrfOptions, resolveLogoutOptions, resolveSessionOptions } from './resolve-session-options.js';
 import { DEFAULTS, INTEGER_RANGES, OPTION_LABELS, type SettingLabels } from './settings.js';
 import type { ResolvedTrustedHeaderOptions, TrustedHeaderOptions } from './trusted-header-options.js';
 
@@ -71,7 +72,7 @@ export function resolveTrustedHeaderOptions(
     if (typeof value !== 'boolean') fail(key, value, 'must be true or false');
     return value;
   };
-  const int = (key: keyof typeof INTEGER_RANGES): number => {
+  const int = (key: 'syncTtlSeconds' | 'cacheMaxEntries' | 'databaseTimeoutMs' | 'maxGroups' | 'untrustedWarningIntervalSeconds'): number => {
     const value = options[key] ?? DEFAULTS[key];
     const [min, max] = INTEGER_RANGES[key];
     if (!Number.isInteger(value) || value < min || value > max) {
@@ -95,6 +96,7 @@ export function resolveTrustedHeaderOptions(
     fail('adminLocalGroup', adminLocalGroup, 'must be a non-empty group name');
   }
 
+  const session = resolveSessionOptions(options, fail);
   return {
     trust,
     preset: options.preset ?? null,
@@ -112,6 +114,9 @@ export function resolveTrustedHeaderOptions(
     cacheMaxEntries: int('cacheMaxEntries'),
     databaseTimeoutMs: int('databaseTimeoutMs'),
     untrustedWarningIntervalMs: int('untrustedWarningIntervalSeconds') * 1000,
+    session,
+    csrf: resolveCsrfOptions(options, fail),
+    logout: resolveLogoutOptions(options, session !== null, fail),
   };
 }
 

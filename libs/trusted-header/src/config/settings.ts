@@ -18,6 +18,15 @@ export const ENV_VARIABLES = {
   databaseTimeoutMs: 'AUTH_PROXY_DB_TIMEOUT_MS',
   maxGroups: 'AUTH_PROXY_MAX_GROUPS',
   untrustedWarningIntervalSeconds: 'AUTH_PROXY_UNTRUSTED_WARNING_INTERVAL_SECONDS',
+  session: 'AUTH_PROXY_SESSION',
+  sessionIdleSeconds: 'AUTH_PROXY_SESSION_IDLE_SECONDS',
+  sessionMaxSeconds: 'AUTH_PROXY_SESSION_MAX_SECONDS',
+  sessionCookie: 'AUTH_PROXY_SESSION_COOKIE',
+  sessionCookieSecure: 'AUTH_PROXY_SESSION_COOKIE_SECURE',
+  logoutPath: 'AUTH_PROXY_LOGOUT_PATH',
+  logoutUrl: 'AUTH_PROXY_LOGOUT_URL',
+  csrfCheck: 'AUTH_PROXY_CSRF_CHECK',
+  allowedOrigins: 'AUTH_PROXY_ALLOWED_ORIGINS',
 } as const satisfies Record<keyof TrustedHeaderOptions, string>;
 
 export type SettingLabels = Record<keyof TrustedHeaderOptions, string>;
@@ -34,6 +43,9 @@ export const INTEGER_RANGES = {
   databaseTimeoutMs: [50, 600_000],
   maxGroups: [1, 10_000],
   untrustedWarningIntervalSeconds: [0, 86_400],
+  // At least a minute: last-seen is written at most once a minute, so a shorter idle timeout could not hold.
+  sessionIdleSeconds: [60, 31_536_000],
+  sessionMaxSeconds: [60, 31_536_000],
 } as const satisfies Partial<Record<keyof TrustedHeaderOptions, readonly [number, number]>>;
 
 export const DEFAULTS = {
@@ -47,4 +59,13 @@ export const DEFAULTS = {
   databaseTimeoutMs: 2_000,
   maxGroups: 100,
   untrustedWarningIntervalSeconds: 60,
+  session: 'off',
+  sessionIdleSeconds: 28_800,
+  sessionMaxSeconds: 604_800,
+  /** With Secure off the `__Host-` prefix is dropped: browsers refuse a `__Host-` cookie without Secure. */
+  sessionCookie: '__Host-trusted_header_session',
+  sessionCookieSecure: true,
+  logoutPath: '/auth/logout',
+  csrfCheck: true,
+  allowedOrigins: [] as string[],
 } as const;

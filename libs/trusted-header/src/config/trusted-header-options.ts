@@ -40,6 +40,52 @@ export interface TrustedHeaderOptions {
   maxGroups?: number;
   /** At most one warning per untrusted peer per interval. Default 60. */
   untrustedWarningIntervalSeconds?: number;
+  /**
+   * `off` (default): identity headers on every request. `persistent`: a trusted identity also starts a
+   * server-side session (cookie), and later requests without identity headers are that user until logout,
+   * revocation or expiry.
+   */
+  session?: SessionMode;
+  /** A session unused this long ends. Default 28800 (8 hours). */
+  sessionIdleSeconds?: number;
+  /** A session ends this long after it started, used or not. Default 604800 (7 days). */
+  sessionMaxSeconds?: number;
+  /** Session cookie name. Default `__Host-trusted_header_session` (`trusted_header_session` without Secure). */
+  sessionCookie?: string;
+  /** Mark the session cookie Secure (HTTPS only). Default true. */
+  sessionCookieSecure?: boolean;
+  /** Path of the logout endpoint (POST). Default `/auth/logout`. */
+  logoutPath?: string;
+  /** Where logout sends the browser (303): the proxy's sign-out URL. Default none (204). */
+  logoutUrl?: string;
+  /** Refuse cross-site unsafe requests authenticated by headers or a session. Default true. */
+  csrfCheck?: boolean;
+  /** Origins besides the request's own whose unsafe requests are accepted (`https://ui.example.com`). */
+  allowedOrigins?: readonly string[];
+}
+
+export type SessionMode = 'off' | 'persistent';
+
+/** Persistent sessions, when on. */
+export interface ResolvedSessionOptions {
+  readonly idleMs: number;
+  readonly maxMs: number;
+  readonly cookieName: string;
+  readonly cookieSecure: boolean;
+}
+
+/** The cross-site request check on unsafe methods. */
+export interface ResolvedCsrfOptions {
+  readonly enabled: boolean;
+  /** Serialised origins (`https://ui.example.com`), compared exactly. */
+  readonly allowedOrigins: ReadonlySet<string>;
+}
+
+/** The logout endpoint, registered when sessions or a logout URL are configured. */
+export interface ResolvedLogoutOptions {
+  readonly path: string;
+  /** Where the browser goes after logout (303); null answers 204. */
+  readonly redirectTo: string | null;
 }
 
 /** Options after defaults, preset and validation: what the rest of the library consumes. */
@@ -54,4 +100,9 @@ export interface ResolvedTrustedHeaderOptions {
   readonly cacheMaxEntries: number;
   readonly databaseTimeoutMs: number;
   readonly untrustedWarningIntervalMs: number;
+  /** null when AUTH_PROXY_SESSION is off. */
+  readonly session: ResolvedSessionOptions | null;
+  readonly csrf: ResolvedCsrfOptions;
+  /** null when neither sessions nor a logout URL are configured. */
+  readonly logout: ResolvedLogoutOptions | null;
 }

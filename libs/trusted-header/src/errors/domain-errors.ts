@@ -30,6 +30,20 @@ export class UserDisabledError extends TrustedHeaderError {
   }
 }
 
+/** A session cookie that names no live session: unknown, revoked, expired, malformed or sent twice. */
+export class InvalidSessionError extends TrustedHeaderError {
+  constructor(detail: string) {
+    super('invalid_session', detail);
+  }
+}
+
+/** An unsafe request authenticated by headers or a session, sent from another site. */
+export class CrossSiteRequestError extends TrustedHeaderError {
+  constructor(detail: string) {
+    super('cross_site_request', detail);
+  }
+}
+
 /** The database failed or did not answer in time; `cause` holds what happened. */
 export class DatabaseUnavailableError extends TrustedHeaderError {
   constructor(options?: ErrorOptions) {

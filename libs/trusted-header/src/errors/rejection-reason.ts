@@ -24,6 +24,10 @@ export type RejectionReason =
   | 'user_disabled'
   | 'missing_group'
   | 'unsupported_context'
+  // sessions, cross-site requests and tokens
+  | 'invalid_session'
+  | 'cross_site_request'
+  | 'invalid_token'
   // admin API
   | 'admin_required'
   | 'unsupported_media_type'

@@ -53,7 +53,7 @@ export class TrustedHeaderGuard implements CanActivate {
     const request = this.getRequest(context);
     let outcome: AuthenticatedUser | Promise<AuthenticatedUser>;
     try {
-      outcome = this.strategy.validate(request);
+      outcome = this.strategy.resolveUser(request, this.getResponse(context));
     } catch (error) {
       return this.admit(context, request, rules, error, undefined);
     }
@@ -77,6 +77,11 @@ export class TrustedHeaderGuard implements CanActivate {
    */
   protected getRequest(context: ExecutionContext): { user?: AuthenticatedUser } {
     return context.switchToHttp().getRequest();
+  }
+
+  /** Where a new session's cookie is set: the adapter's response (Express response, Fastify reply). */
+  protected getResponse(context: ExecutionContext): unknown {
+    return context.getType() === 'http' ? context.switchToHttp().getResponse() : undefined;
   }
 
   /** Turns the strategy's outcome into the user or an exception. Override to customise errors. */

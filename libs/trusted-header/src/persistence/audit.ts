@@ -13,6 +13,8 @@ export const AUDIT_EVENT_TYPES = [
   'mapping_deleted',
   'grant_added',
   'grant_removed',
+  'session_created',
+  'session_revoked',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -20,8 +22,11 @@ export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 /** Actor name of changes that came from the proxy's assertions rather than from an admin. */
 export const PROXY_ACTOR = 'proxy';
 
-/** Who made a change: the proxy (its assertions) or an admin (through the admin API). */
-export const AUDIT_ACTOR_TYPES = ['proxy', 'admin'] as const;
+/**
+ * Who made a change: the proxy (its assertions; a login starting a session), an admin (through the admin
+ * API), or the user (logging out).
+ */
+export const AUDIT_ACTOR_TYPES = ['proxy', 'admin', 'user'] as const;
 
 export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
 

@@ -34,6 +34,21 @@ export async function findUserByUsername(
   return rows[0];
 }
 
+/** A user by id with the external groups stored at its last sync (what a session, which has no headers, uses). */
+export async function findUserWithExternalGroups(
+  runner: QueryRunner,
+  id: string,
+): Promise<(UserRow & { external_groups: string[] }) | undefined> {
+  const rows: (UserRow & { external_groups: string[] })[] = await runner.query(
+    `SELECT ${USER_COLUMNS},
+            ARRAY(SELECT external_group FROM auth_proxy_user_external_groups WHERE user_id = u.id ORDER BY external_group)
+              AS external_groups
+       FROM auth_proxy_users u WHERE id = $1`,
+    [id],
+  );
+  return rows[0];
+}
+
 /** Returns whether this call created the row (false when a concurrent first login did). */
 export async function insertUserIfAbsent(runner: QueryRunner, username: string): Promise<boolean> {
   const rows: unknown[] = await runner.query(

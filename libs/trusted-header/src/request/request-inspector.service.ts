@@ -15,6 +15,8 @@ import { incomingMessageOf, type RequestInspection } from './request-inspection.
 interface RequestState {
   readonly inspection: RequestInspection;
   identity?: IdentityResult;
+  /** The adapter's response (Express response, Fastify reply), where a session cookie is set. */
+  response?: unknown;
 }
 
 /**
@@ -72,9 +74,22 @@ export class RequestInspector {
     this.untrustedWarnings = new LogThrottle(options.untrustedWarningIntervalMs);
   }
 
-  inspect(request: unknown): RequestInspection {
+  /**
+   * The trust decision for the request's peer, made (and identity headers of an untrusted peer removed) on the
+   * first call. The request hook passes the adapter's response too, kept for setting the session cookie.
+   */
+  inspect(request: unknown, response?: unknown): RequestInspection {
     const message = incomingMessageOf(request);
-    return message === undefined ? NOT_A_REQUEST : this.stateOf(message).inspection;
+    if (message === undefined) return NOT_A_REQUEST;
+    const state = this.stateOf(message);
+    if (response !== undefined) state.response ??= response;
+    return state.inspection;
+  }
+
+  /** The response recorded by the request hook, if any. */
+  responseOf(request: unknown): unknown {
+    const message = incomingMessageOf(request);
+    return message === undefined ? undefined : this.states.get(message)?.response;
   }
 
   /** The identity the request asserts: anonymous unless the peer is trusted. Parsed once, on first use. */
@@ -93,7 +108,7 @@ export class RequestInspector {
       const inspection = this.options.trust.isTrustedPeer(peer)
         ? { peer, trusted: true, strippedHeaders: NOTHING_STRIPPED }
         : { peer, trusted: false, strippedHeaders: this.stripIdentityHeaders(message, peer) };
-      state = { inspection };
+      state = { inspection, identity: undefined, response: undefined };
       this.states.set(message, state);
     }
     return state;

@@ -9,8 +9,8 @@ import { RequestInspector } from './request-inspector.service.js';
 export class TrustedHeaderMiddleware implements NestMiddleware {
   constructor(private readonly inspector: RequestInspector) {}
 
-  use(request: unknown, _response: unknown, next: (error?: unknown) => void): void {
-    this.inspector.inspect(request);
+  use(request: unknown, response: unknown, next: (error?: unknown) => void): void {
+    this.inspector.inspect(request, response);
     next();
   }
 }

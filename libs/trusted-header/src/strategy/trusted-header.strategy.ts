@@ -1,19 +1,35 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-custom';
 import { LogThrottle } from '../common/log-throttle.js';
+import { settle, type MaybePromise } from '../common/maybe-promise.js';
+import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { httpExceptionFor, toHttpError } from '../errors/http-mapping.js';
+import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
+import { crossSiteProblem } from '../request/cross-site-check.js';
+import { incomingMessageOf } from '../request/request-inspection.js';
 import { RequestInspector } from '../request/request-inspector.service.js';
+import { readSessionCookie, type SessionCookie } from '../session/session-cookie.js';
+import { SessionLogin, type SessionRequest } from '../session/session-login.service.js';
 import type { AuthenticatedUser } from '../sync/authenticated-user.js';
 import { UserSyncService } from '../sync/user-sync.service.js';
-import { TRUSTED_HEADER_STRATEGY } from '../trusted-header.constants.js';
+import { TRUSTED_HEADER_OPTIONS, TRUSTED_HEADER_STRATEGY } from '../trusted-header.constants.js';
+
+const NO_COOKIE: SessionCookie = Object.freeze({ kind: 'none' });
+
+/** Why passport's `fail` was called: the request asserted no identity this strategy could use. */
+export interface TrustedHeaderFailure {
+  readonly reason: 'missing_identity' | 'untrusted_proxy';
+  readonly message: string;
+}
 
 /**
- * Passport strategy `trusted-header`: trusted peer -> identity headers -> persisted user.
- * Usable with `AuthGuard('trusted-header')` or, with @Public() and @Groups() support, TrustedHeaderGuard.
+ * Passport strategy `trusted-header`: trusted peer -> identity headers (or, with persistent sessions, the
+ * session cookie) -> persisted user. Usable with `AuthGuard('trusted-header')`, also in chains such as
+ * `AuthGuard(['jwt', 'trusted-header'])`, or, with @Public() and @Groups() support, TrustedHeaderGuard.
  *
- * The one place where the outcomes of the layers below (inspection, identity rejections, domain errors of sync
- * and persistence) become HTTP exceptions with a status and a reason.
+ * The one place where the outcomes of the layers below (inspection, identity rejections, the cross-site check,
+ * sessions, domain errors of sync and persistence) become HTTP exceptions with a status and a reason.
  */
 @Injectable()
 export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HEADER_STRATEGY) {
@@ -24,39 +40,105 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
   constructor(
     protected readonly inspector: RequestInspector,
     protected readonly userSync: UserSyncService,
+    protected readonly sessions: SessionLogin,
+    @Inject(TRUSTED_HEADER_OPTIONS) protected readonly options: ResolvedTrustedHeaderOptions,
   ) {
     super();
   }
 
-  /** The user, without a promise when it is already cached; throws a TrustedHeaderException otherwise. */
-  validate(request: unknown): AuthenticatedUser | Promise<AuthenticatedUser> {
+  /**
+   * The passport verify step. A request that asserts no identity (no identity headers from a trusted peer, no
+   * session cookie; an untrusted peer's headers count as none, since they were removed) makes passport `fail`,
+   * so the next strategy of a chain can try; the failure's `reason` is passed as passport's info. Everything
+   * else that is wrong (invalid or duplicate headers, a bad session, a disabled user, a cross-site request, a
+   * database outage) is an error, which ends the chain.
+   */
+  async validate(request: unknown): Promise<AuthenticatedUser | [false, TrustedHeaderFailure]> {
+    try {
+      return await this.resolveUser(request);
+    } catch (error) {
+      if (error instanceof TrustedHeaderException) {
+        const { reason } = error;
+        const message = error.message;
+        if (reason === 'missing_identity' || (reason === 'untrusted_proxy' && !this.hasSessionCookie(request))) {
+          return [false, { reason, message }];
+        }
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The user, without a promise when it is already cached; throws a TrustedHeaderException otherwise.
+   * `response` is where a new session's cookie goes; by default the one the request hook recorded.
+   */
+  resolveUser(request: unknown, response?: unknown): MaybePromise<AuthenticatedUser> {
     const inspection = this.inspector.inspect(request);
+    const message = incomingMessageOf(request);
+    const cookie = this.sessions.enabled && message ? this.cookieOf(message.rawHeaders) : NO_COOKIE;
     if (!inspection.trusted) {
+      if (cookie.kind !== 'none') {
+        this.logRejection('untrusted_proxy', `session cookie from untrusted peer ${inspection.peer} refused`);
+        throw httpExceptionFor('untrusted_proxy', 'Sessions are only accepted through a trusted proxy');
+      }
       if (inspection.strippedHeaders.length > 0) {
         throw httpExceptionFor('untrusted_proxy', 'Identity headers are only accepted from a trusted proxy');
       }
       throw httpExceptionFor('missing_identity', 'Not logged in');
     }
     const result = this.inspector.identityOf(request);
-    if (result.kind === 'anonymous') throw httpExceptionFor('missing_identity', 'Not logged in');
     if (result.kind === 'rejected') {
-      const skipped = this.rejectionLog.admit(result.reason);
-      if (skipped !== null) {
-        const more = skipped > 0 ? ` (${skipped} more since the last line)` : '';
-        this.logger.warn(`${result.reason}: request from proxy ${inspection.peer} rejected: ${result.detail}${more}`);
-      }
+      this.logRejection(result.reason, `request from proxy ${inspection.peer} rejected: ${result.detail}`);
       throw httpExceptionFor(result.reason, result.detail);
     }
-    let user: AuthenticatedUser | Promise<AuthenticatedUser>;
-    try {
-      user = this.userSync.userFor(result.identity);
-    } catch (error) {
-      throw toHttpError(error);
+    if (result.kind === 'anonymous' && cookie.kind === 'none') throw httpExceptionFor('missing_identity', 'Not logged in');
+
+    // Authenticated by headers or by a session from here on: an unsafe method must come from this site.
+    const crossSite = crossSiteProblem(message!.method, message!.headers, this.options.csrf);
+    if (crossSite !== null) {
+      this.logRejection('cross_site_request', `${message!.method} ${message!.url ?? ''} refused: ${crossSite}`);
+      throw httpExceptionFor('cross_site_request', 'Cross-site request refused');
     }
-    return user instanceof Promise
-      ? user.catch((error: unknown) => {
-          throw toHttpError(error);
-        })
-      : user;
+
+    const sessionRequest = (): SessionRequest => ({
+      message: message!,
+      response: response ?? this.inspector.responseOf(request) ?? (message as { res?: unknown }).res,
+      peer: inspection.peer,
+      cookie,
+    });
+    if (result.kind === 'anonymous') return this.mapped(() => this.sessions.userOfSession(sessionRequest()));
+    return this.mapped(() =>
+      settle(
+        () => this.userSync.userFor(result.identity),
+        (user) => (this.sessions.enabled ? this.sessions.afterHeaderLogin(sessionRequest(), user) : user),
+        (error) => {
+          throw error;
+        },
+      ),
+    );
+  }
+
+  /** Domain errors of the layers below become their HTTP answer, synchronously or through the promise. */
+  private mapped(run: () => MaybePromise<AuthenticatedUser>): MaybePromise<AuthenticatedUser> {
+    return settle(run, (user) => user, (error) => {
+      throw toHttpError(error);
+    });
+  }
+
+  private cookieOf(rawHeaders: readonly string[]): SessionCookie {
+    return readSessionCookie(rawHeaders, this.options.session!.cookieName);
+  }
+
+  private hasSessionCookie(request: unknown): boolean {
+    const message = incomingMessageOf(request);
+    return this.sessions.enabled && message !== undefined && this.cookieOf(message.rawHeaders).kind !== 'none';
+  }
+
+  private logRejection(reason: string, line: string): void {
+    const skipped = this.rejectionLog.admit(reason);
+    if (skipped !== null) {
+      const more = skipped > 0 ? ` (${skipped} more since the last line)` : '';
+      this.logger.warn(`${reason}: ${line}${more}`);
+    }
   }
 }

@@ -8,6 +8,7 @@ import { isUniqueViolation } from '../persistence/database-errors.js';
 import { DatabaseGate } from '../persistence/database-gate.service.js';
 import {
   findUserByUsername,
+  findUserWithExternalGroups,
   insertUserIfAbsent,
   isEmailHeldByAnotherUser,
   replaceExternalGroups,
@@ -15,6 +16,7 @@ import {
   type UserRow,
 } from '../persistence/user-sync.queries.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
+import { LRUCache } from 'lru-cache';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { effectiveGroups } from './effective-groups.js';
 import { groupsFingerprint, identityCacheKey } from './fingerprint.js';
@@ -59,6 +61,13 @@ export class UserSyncService {
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Bumped by invalidate(): a load that started before it must not refill the cache with what it read. */
   private generation = 0;
+  /**
+   * Users of persistent sessions, by id, as stored (the external groups of their last sync): a session carries
+   * no headers. Same bounds as the identity cache; dropped with it, and per user when a sync rewrites the user.
+   */
+  private readonly byId: LRUCache<string, SyncOutcome> | null;
+  private readonly byIdInFlight = new Map<string, Promise<SyncOutcome>>();
+  private readonly invalidationListeners: (() => void)[] = [];
 
   constructor(
     @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
@@ -67,6 +76,10 @@ export class UserSyncService {
     this.cache =
       options.cacheMaxEntries > 0 && options.syncTtlMs > 0
         ? new IdentityCache(options.cacheMaxEntries, options.syncTtlMs)
+        : null;
+    this.byId =
+      options.session !== null && options.cacheMaxEntries > 0 && options.syncTtlMs > 0
+        ? new LRUCache({ max: options.cacheMaxEntries, ttl: options.syncTtlMs, ttlAutopurge: false })
         : null;
   }
 
@@ -88,6 +101,44 @@ export class UserSyncService {
     return this.syncShared(identity).then(assertEnabled);
   }
 
+  /**
+   * The user behind a persistent session, by id, as last synced (stored external groups, current mappings and
+   * grants). Answers at once from memory within the sync TTL; rejects with UserDisabledError, UnknownUserError
+   * (the user is gone) or DatabaseUnavailableError.
+   */
+  userById(id: string): AuthenticatedUser | Promise<AuthenticatedUser> {
+    const cached = this.byId?.get(id);
+    if (cached !== undefined) return assertEnabled(cached);
+    let pending = this.byIdInFlight.get(id);
+    if (pending === undefined) {
+      const generation = this.generation;
+      const load = this.gate.withRunner(async (runner) => {
+        const user = await findUserWithExternalGroups(runner, id);
+        if (!user) throw new UnknownUserError();
+        if (user.disabled) return DISABLED;
+        return this.enabled(runner, user, { groups: user.external_groups });
+      });
+      pending = load;
+      this.byIdInFlight.set(id, load);
+      load
+        .then(
+          (outcome) => {
+            if (this.generation === generation) this.byId?.set(id, outcome);
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          if (this.byIdInFlight.get(id) === load) this.byIdInFlight.delete(id);
+        });
+    }
+    return this.gate.bounded(pending).then(assertEnabled);
+  }
+
+  /** Called after every invalidate() (the session store drops its cached sessions with the users). */
+  onInvalidate(listener: () => void): void {
+    this.invalidationListeners.push(listener);
+  }
+
   /** How many identities the cache holds now (for metrics and benchmarks); 0 when caching is off. */
   get cachedIdentityCount(): number {
     return this.cache?.size ?? 0;
@@ -101,6 +152,9 @@ export class UserSyncService {
     this.generation += 1;
     this.cache?.clear();
     this.inFlight.clear();
+    this.byId?.clear();
+    this.byIdInFlight.clear();
+    for (const listener of this.invalidationListeners) listener();
   }
 
   /**
@@ -119,8 +173,11 @@ export class UserSyncService {
         .then(
           ({ outcome, wrote }) => {
             if (this.generation !== generation) return;
-            if (wrote) this.cache?.replace(identity, outcome);
-            else this.cache?.add(identity, outcome);
+            if (wrote) {
+              this.cache?.replace(identity, outcome);
+              // A session of this user must see what the sync just stored, not what was stored before.
+              if (!outcome.disabled) this.byId?.delete(outcome.user.id);
+            } else this.cache?.add(identity, outcome);
           },
           () => undefined,
         )
@@ -239,7 +296,11 @@ export class UserSyncService {
     return identity.email;
   }
 
-  private async enabled(runner: QueryRunner, user: UserRow, identity: Identity): Promise<SyncOutcome> {
+  private async enabled(
+    runner: QueryRunner,
+    user: UserRow,
+    identity: Pick<Identity, 'groups'>,
+  ): Promise<SyncOutcome> {
     const groups = new Set(
       (
         await effectiveGroups(

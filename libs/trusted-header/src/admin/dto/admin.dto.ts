@@ -91,7 +91,7 @@ export class AuditEventsQueryDto extends PageQueryDto {
   @IsIn(AUDIT_EVENT_TYPES, { message: `must be one of ${AUDIT_EVENT_TYPES.join(', ')}` })
   type?: AuditEventType;
 
-  @ApiPropertyOptional({ enum: AUDIT_ACTOR_TYPES, description: '`proxy` (assertions) or `admin` (the admin API)' })
+  @ApiPropertyOptional({ enum: AUDIT_ACTOR_TYPES, description: '`proxy` (assertions, logins), `admin` (the admin API) or `user` (logout)' })
   @IsOptional()
   @IsIn(AUDIT_ACTOR_TYPES, { message: `must be one of ${AUDIT_ACTOR_TYPES.join(', ')}` })
   actorType?: AuditActorType;

@@ -1,0 +1,244 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import { LogThrottle } from '../common/log-throttle.js';
+import type { ResolvedSessionOptions, ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
+import { InvalidSessionError, UserDisabledError } from '../errors/domain-errors.js';
+import { PROXY_ACTOR, recordAuditEvent, type AuditActorType } from '../persistence/audit.js';
+import { DatabaseGate } from '../persistence/database-gate.service.js';
+import {
+  deleteEndedSessions,
+  findSessionByTokenHash,
+  insertSession,
+  revokeSession,
+  touchSession,
+  type SessionEndReason,
+  type SessionRecord,
+} from '../persistence/session.queries.js';
+import { UserSyncService } from '../sync/user-sync.service.js';
+import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
+import { newSessionToken, sessionTokenHash } from './session-token.js';
+
+/** last_seen_at is written at most this often per session and instance. */
+export const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
+
+/** A live session as this instance knows it; `lastSeenAt` and `lastWrittenAt` move as it is used. */
+export interface LiveSession {
+  readonly id: string;
+  readonly userId: string;
+  readonly username: string;
+  readonly expiresAt: number;
+  lastSeenAt: number;
+  lastWrittenAt: number;
+}
+
+/** Who is asking for a session: the user agent and the TCP peer, stored for the admin API's session list. */
+export interface SessionOrigin {
+  readonly userAgent: string | undefined;
+  readonly peer: string | undefined;
+}
+
+/** Who ends a session, for the audit trail. */
+export interface SessionEnder {
+  readonly actorType: AuditActorType;
+  readonly actor: string;
+}
+
+const MAX_USER_AGENT = 512;
+
+/**
+ * Sessions in PostgreSQL, with the live ones of recent use in a bounded cache, so a request with a session
+ * cookie costs no database statement in the steady state: the session is read once per AUTH_PROXY_SYNC_TTL_SECONDS
+ * (which is also how long another instance may take to see a revocation), and last-seen is written at most
+ * once a minute. This instance forgets a session the moment it ends one, and all of them whenever the user
+ * cache is invalidated (every admin change).
+ */
+@Injectable()
+export class SessionStore {
+  private readonly logger = new Logger('TrustedHeader');
+  private readonly touchErrors = new LogThrottle(5_000);
+  private readonly cache: LRUCache<string, LiveSession> | null;
+  private readonly inFlight = new Map<string, Promise<LiveSession>>();
+  private generation = 0;
+  readonly settings: ResolvedSessionOptions | null;
+
+  constructor(
+    @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
+    private readonly gate: DatabaseGate,
+    userSync: UserSyncService,
+  ) {
+    this.settings = options.session;
+    this.cache =
+      options.session !== null && options.cacheMaxEntries > 0 && options.syncTtlMs > 0
+        ? new LRUCache({ max: options.cacheMaxEntries, ttl: options.syncTtlMs, ttlAutopurge: false })
+        : null;
+    userSync.onInvalidate(() => this.invalidate());
+  }
+
+  /**
+   * The live session a token names, without a promise when it is cached. Throws (or rejects with)
+   * InvalidSessionError when it is unknown, revoked or expired, UserDisabledError when its user is disabled,
+   * DatabaseUnavailableError when the database cannot say.
+   */
+  find(token: string): LiveSession | Promise<LiveSession> {
+    const hash = sessionTokenHash(token);
+    const cached = this.cache?.get(hash);
+    if (cached !== undefined) return this.checkLive(hash, cached);
+    let pending = this.inFlight.get(hash);
+    if (pending === undefined) {
+      const generation = this.generation;
+      const load = this.gate.withRunner((runner) => findSessionByTokenHash(runner, hash)).then((record) => {
+        const live = this.liveOf(record);
+        if (this.generation === generation) this.cache?.set(hash, live);
+        return live;
+      });
+      pending = load;
+      this.inFlight.set(hash, load);
+      void load
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.inFlight.get(hash) === load) this.inFlight.delete(hash);
+        });
+    }
+    return this.gate.bounded(pending).then((session) => this.checkLive(hash, session));
+  }
+
+  /**
+   * Starts a session for the user and returns its token (the only copy: only the hash is stored). `replacing`,
+   * the session of another user the same browser still held, is ended in the same transaction.
+   */
+  async start(
+    user: { id: string; username: string },
+    origin: SessionOrigin,
+    replacing: LiveSession | null,
+  ): Promise<string> {
+    const settings = this.requireSettings();
+    const token = newSessionToken();
+    const hash = sessionTokenHash(token);
+    const record = await this.gate.transaction(async (runner) => {
+      if (replacing !== null && (await revokeSession(runner, replacing.id, 'replaced'))) {
+        await recordAuditEvent(runner, {
+          type: 'session_revoked',
+          actorType: 'proxy',
+          actor: PROXY_ACTOR,
+          userId: replacing.userId,
+          username: replacing.username,
+          details: { sessionId: replacing.id, reason: 'replaced', by: user.username },
+        });
+      }
+      await deleteEndedSessions(runner, user.id, settings.idleMs / 1000);
+      const created = await insertSession(runner, {
+        tokenHash: hash,
+        userId: user.id,
+        maxSeconds: settings.maxMs / 1000,
+        userAgent: cleanUserAgent(origin.userAgent),
+        peer: origin.peer ?? null,
+      });
+      await recordAuditEvent(runner, {
+        type: 'session_created',
+        actorType: 'proxy',
+        actor: PROXY_ACTOR,
+        userId: user.id,
+        username: user.username,
+        details: { sessionId: created.id, peer: origin.peer ?? null },
+      });
+      return created;
+    });
+    if (replacing !== null) this.forgetSession(replacing.id);
+    this.cache?.set(hash, this.liveOf(record));
+    this.logger.log(`session_created: ${JSON.stringify(user.username)} through ${origin.peer ?? 'unknown'}`);
+    return token;
+  }
+
+  /** Ends a session (logout); returns whether this call ended it. */
+  async end(session: LiveSession, reason: SessionEndReason, by: SessionEnder): Promise<boolean> {
+    const ended = await this.gate.transaction(async (runner) => {
+      if (!(await revokeSession(runner, session.id, reason))) return false;
+      await recordAuditEvent(runner, {
+        type: 'session_revoked',
+        actorType: by.actorType,
+        actor: by.actor,
+        userId: session.userId,
+        username: session.username,
+        details: { sessionId: session.id, reason },
+      });
+      return true;
+    });
+    this.forgetSession(session.id);
+    if (ended) this.logger.log(`session_revoked: ${JSON.stringify(session.username)} (${reason})`);
+    return ended;
+  }
+
+  /** Forgets every cached session: the next request of each reads its session again. */
+  invalidate(): void {
+    this.generation += 1;
+    this.cache?.clear();
+    this.inFlight.clear();
+  }
+
+  /** How many sessions the cache holds now (benchmarks). */
+  get cachedSessionCount(): number {
+    return this.cache?.size ?? 0;
+  }
+
+  private forgetSession(id: string): void {
+    if (this.cache === null) return;
+    for (const [hash, session] of this.cache.entries()) {
+      if (session.id === id) this.cache.delete(hash);
+    }
+  }
+
+  /** Live now? Also records the use, writing last_seen_at when the last write is a minute old. */
+  private checkLive(hash: string, session: LiveSession): LiveSession {
+    const settings = this.requireSettings();
+    const now = Date.now();
+    if (now >= session.expiresAt || now - session.lastSeenAt >= settings.idleMs) {
+      this.cache?.delete(hash);
+      throw new InvalidSessionError('The session has expired; log in again');
+    }
+    session.lastSeenAt = now;
+    if (now - session.lastWrittenAt >= LAST_SEEN_WRITE_INTERVAL_MS) {
+      session.lastWrittenAt = now;
+      // Off the request's path: the request does not wait for bookkeeping, and a failed write costs only
+      // precision of the idle timeout on other instances.
+      void this.gate
+        .bounded(this.gate.withRunner((runner) => touchSession(runner, session.id)))
+        .catch((error: unknown) => {
+          if (this.touchErrors.admit('touch') !== null) {
+            this.logger.warn(`session last-seen not written: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        });
+    }
+    return session;
+  }
+
+  private liveOf(record: SessionRecord | undefined): LiveSession {
+    const settings = this.requireSettings();
+    const now = Date.now();
+    if (record === undefined) throw new InvalidSessionError('The session is unknown; log in again');
+    if (now >= record.expiresAt || now - record.lastSeenAt >= settings.idleMs) {
+      throw new InvalidSessionError('The session has expired; log in again');
+    }
+    if (record.userDisabled) throw new UserDisabledError();
+    if (record.revokedAt !== null) throw new InvalidSessionError('The session has ended; log in again');
+    return {
+      id: record.id,
+      userId: record.userId,
+      username: record.username,
+      expiresAt: record.expiresAt,
+      lastSeenAt: record.lastSeenAt,
+      lastWrittenAt: record.lastSeenAt,
+    };
+  }
+
+  private requireSettings(): ResolvedSessionOptions {
+    if (this.settings === null) throw new Error('persistent sessions are off (AUTH_PROXY_SESSION=off)');
+    return this.settings;
+  }
+}
+
+/** Stored for people to read in the admin API: printable ASCII only, bounded. */
+function cleanUserAgent(userAgent: string | undefined): string | null {
+  if (userAgent === undefined) return null;
+  const clean = userAgent.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_USER_AGENT);
+  return clean === '' ? null : clean;
+}
