@@ -58,6 +58,9 @@ describe.each(ADAPTERS)('admin API (%s)', (adapter) => {
       ['post', '/admin/users/00000000-0000-4000-8000-000000000000/enable', {}],
       ['post', '/admin/users/00000000-0000-4000-8000-000000000000/grants', { group: 'x' }],
       ['delete', '/admin/users/00000000-0000-4000-8000-000000000000/grants/00000000-0000-4000-8000-000000000000'],
+      ['get', '/admin/users/00000000-0000-4000-8000-000000000000/sessions'],
+      ['delete', '/admin/users/00000000-0000-4000-8000-000000000000/sessions'],
+      ['delete', '/admin/users/00000000-0000-4000-8000-000000000000/sessions/00000000-0000-4000-8000-000000000000'],
       ['get', '/admin/audit-events'],
     ];
 

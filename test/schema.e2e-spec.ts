@@ -81,6 +81,7 @@ describe('schema: entities and migrations', () => {
     expect(foreignKeys).toEqual([
       'auth_proxy_audit_events.user_id -> auth_proxy_users SET NULL',
       'auth_proxy_group_mappings.group_id -> auth_proxy_groups CASCADE',
+      'auth_proxy_sessions.user_id -> auth_proxy_users CASCADE',
       'auth_proxy_user_external_groups.user_id -> auth_proxy_users CASCADE',
       'auth_proxy_user_groups.group_id -> auth_proxy_groups CASCADE',
       'auth_proxy_user_groups.user_id -> auth_proxy_users CASCADE',

@@ -10,6 +10,8 @@ import { GroupMappingsController } from './group-mappings/group-mappings.control
 import { GroupMappingsService } from './group-mappings/group-mappings.service.js';
 import { GroupsController } from './groups/groups.controller.js';
 import { GroupsService } from './groups/groups.service.js';
+import { UserSessionsController } from './sessions/user-sessions.controller.js';
+import { UserSessionsService } from './sessions/user-sessions.service.js';
 import { UsersAdminController } from './users/users-admin.controller.js';
 import { UsersAdminService } from './users/users-admin.service.js';
 
@@ -19,7 +21,8 @@ export interface TrustedHeaderAdminOptions {
 }
 
 /**
- * The opt-in admin REST API: local groups, group mappings, external groups, users and the audit trail.
+ * The opt-in admin REST API: local groups, group mappings, external groups, users, their sessions and the audit
+ * trail.
  * Needs TrustedHeaderModule. Only admins may call it (401 anonymous, 403 `admin_required` others).
  */
 @Module({})
@@ -37,6 +40,7 @@ export class TrustedHeaderAdminModule {
         GroupMappingsController,
         ExternalGroupsController,
         UsersAdminController,
+        UserSessionsController,
         AuditEventsController,
       ],
       providers: [
@@ -46,6 +50,7 @@ export class TrustedHeaderAdminModule {
         GroupMappingsService,
         ExternalGroupsService,
         UsersAdminService,
+        UserSessionsService,
         AuditEventsService,
       ],
     };

@@ -17,7 +17,8 @@ const SECURE_ONLY_PREFIXES = ['__Host-', '__Secure-'];
 function integer(options: TrustedHeaderOptions, key: keyof typeof INTEGER_RANGES, fail: Fail): number {
   const value = options[key] ?? DEFAULTS[key];
   const [min, max] = INTEGER_RANGES[key];
-  if (!Number.isInteger(value) || value < min || value > max) fail(key, value, `must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    fail(key, value, `must be an integer from ${min} to ${max}`);
   return value;
 }
 
@@ -41,7 +42,11 @@ export function resolveSessionOptions(options: TrustedHeaderOptions, fail: Fail)
     if (options.sessionCookie === undefined) {
       cookieName = cookieName.replace(/^__Host-/, '');
     } else if (SECURE_ONLY_PREFIXES.some((prefix) => cookieName.startsWith(prefix))) {
-      fail('sessionCookie', cookieName, 'has a prefix browsers accept only on a Secure cookie; keep Secure on or rename it');
+      fail(
+        'sessionCookie',
+        cookieName,
+        'has a prefix browsers accept only on a Secure cookie; keep Secure on or rename it',
+      );
     }
   }
   if (mode === 'off') return null;
@@ -56,7 +61,11 @@ export function resolveCsrfOptions(options: TrustedHeaderOptions, fail: Fail): R
   for (const entry of given as unknown[]) {
     const origin = typeof entry === 'string' ? serialisedOrigin(entry) : null;
     if (origin === null) {
-      fail('allowedOrigins', entry, 'must be origins such as https://ui.example.com (scheme, host, optional port; no path)');
+      fail(
+        'allowedOrigins',
+        entry,
+        'must be origins such as https://ui.example.com (scheme, host, optional port; no path)',
+      );
     }
     allowedOrigins.add(origin!);
   }
@@ -97,7 +106,15 @@ export function serialisedOrigin(text: string): string | null {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
   if (url.username || url.password || url.search || url.hash || url.pathname !== '/') return null;
-  if (/[/?#]/.test(text.trim().replace(/^https?:\/\//i, '').replace(/\/$/, ''))) return null;
+  if (
+    /[/?#]/.test(
+      text
+        .trim()
+        .replace(/^https?:\/\//i, '')
+        .replace(/\/$/, ''),
+    )
+  )
+    return null;
   return url.origin;
 }
 

@@ -24,7 +24,10 @@ const RECORD = `s.id, s.user_id AS "userId", u.username, u.disabled AS "userDisa
   (extract(epoch FROM s.revoked_at) * 1000)::float8 AS "revokedAt",
   s.revoked_reason AS "revokedReason"`;
 
-export async function findSessionByTokenHash(runner: QueryRunner, tokenHash: string): Promise<SessionRecord | undefined> {
+export async function findSessionByTokenHash(
+  runner: QueryRunner,
+  tokenHash: string,
+): Promise<SessionRecord | undefined> {
   const [row] = await rowsOf<SessionRecord>(
     runner,
     `SELECT ${RECORD} FROM auth_proxy_sessions s JOIN auth_proxy_users u ON u.id = s.user_id WHERE s.token_hash = $1`,
@@ -61,7 +64,11 @@ export async function revokeSession(runner: QueryRunner, id: string, reason: Ses
 }
 
 /** Ends every live session of a user; returns the ids ended. */
-export async function revokeUserSessions(runner: QueryRunner, userId: string, reason: SessionEndReason): Promise<string[]> {
+export async function revokeUserSessions(
+  runner: QueryRunner,
+  userId: string,
+  reason: SessionEndReason,
+): Promise<string[]> {
   const rows = await rowsOf<{ id: string }>(
     runner,
     `UPDATE auth_proxy_sessions SET revoked_at = now(), revoked_reason = $2

@@ -86,11 +86,13 @@ export class SessionStore {
     let pending = this.inFlight.get(hash);
     if (pending === undefined) {
       const generation = this.generation;
-      const load = this.gate.withRunner((runner) => findSessionByTokenHash(runner, hash)).then((record) => {
-        const live = this.liveOf(record);
-        if (this.generation === generation) this.cache?.set(hash, live);
-        return live;
-      });
+      const load = this.gate
+        .withRunner((runner) => findSessionByTokenHash(runner, hash))
+        .then((record) => {
+          const live = this.liveOf(record);
+          if (this.generation === generation) this.cache?.set(hash, live);
+          return live;
+        });
       pending = load;
       this.inFlight.set(hash, load);
       void load
@@ -204,7 +206,9 @@ export class SessionStore {
         .bounded(this.gate.withRunner((runner) => touchSession(runner, session.id)))
         .catch((error: unknown) => {
           if (this.touchErrors.admit('touch') !== null) {
-            this.logger.warn(`session last-seen not written: ${error instanceof Error ? error.message : String(error)}`);
+            this.logger.warn(
+              `session last-seen not written: ${error instanceof Error ? error.message : String(error)}`,
+            );
           }
         });
     }

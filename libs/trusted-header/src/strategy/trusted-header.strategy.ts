@@ -91,7 +91,8 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       this.logRejection(result.reason, `request from proxy ${inspection.peer} rejected: ${result.detail}`);
       throw httpExceptionFor(result.reason, result.detail);
     }
-    if (result.kind === 'anonymous' && cookie.kind === 'none') throw httpExceptionFor('missing_identity', 'Not logged in');
+    if (result.kind === 'anonymous' && cookie.kind === 'none')
+      throw httpExceptionFor('missing_identity', 'Not logged in');
 
     // Authenticated by headers or by a session from here on: an unsafe method must come from this site.
     const crossSite = crossSiteProblem(message!.method, message!.headers, this.options.csrf);
@@ -120,9 +121,13 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
 
   /** Domain errors of the layers below become their HTTP answer, synchronously or through the promise. */
   private mapped(run: () => MaybePromise<AuthenticatedUser>): MaybePromise<AuthenticatedUser> {
-    return settle(run, (user) => user, (error) => {
-      throw toHttpError(error);
-    });
+    return settle(
+      run,
+      (user) => user,
+      (error) => {
+        throw toHttpError(error);
+      },
+    );
   }
 
   private cookieOf(rawHeaders: readonly string[]): SessionCookie {

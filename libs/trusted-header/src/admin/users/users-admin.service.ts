@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { rowsOf } from '../../persistence/rows.js';
-import type { QueryRunner } from 'typeorm';
 import type { ResolvedTrustedHeaderOptions } from '../../config/trusted-header-options.js';
 import { TRUSTED_HEADER_OPTIONS } from '../../trusted-header.constants.js';
 import { AdminChanges } from '../admin-context.js';
@@ -9,6 +8,8 @@ import type { UsersQueryDto } from '../dto/admin.dto.js';
 import { likePattern, type Page } from '../dto/page.dto.js';
 import { effectiveGroups, type EffectiveGroup } from '../../sync/effective-groups.js';
 import { paginate } from '../paginate.js';
+import { revokeUserSessions } from '../../persistence/session.queries.js';
+import { lockUser } from './lock-user.js';
 
 export interface UserSummary {
   id: string;
@@ -85,6 +86,18 @@ export class UsersAdminService {
         userId: id,
         username: user.username,
       });
+      if (!disabled) return;
+      // Disabling ends the user's sessions; their rows stay, so the cookie is answered `user_disabled`.
+      const ended = await revokeUserSessions(runner, id, 'user_disabled');
+      if (ended.length > 0) {
+        await audit({
+          type: 'session_revoked',
+          actor: actor.username,
+          userId: id,
+          username: user.username,
+          details: { sessionIds: ended, reason: 'user_disabled' },
+        });
+      }
     });
     return this.get(id);
   }
@@ -126,13 +139,4 @@ export class UsersAdminService {
       });
     });
   }
-}
-
-async function lockUser(runner: QueryRunner, id: string): Promise<{ id: string; username: string; disabled: boolean }> {
-  const [user] = await runner.query(
-    `SELECT id, username, disabled FROM auth_proxy_users WHERE id = $1 FOR NO KEY UPDATE`,
-    [id],
-  );
-  if (!user) throw notFound('User');
-  return user;
 }
