@@ -63,7 +63,7 @@ function context(
     getHandler: () => Handlers.prototype[handler],
     getClass: () => controller,
     getArgs: () => args,
-    switchToHttp: () => ({ getRequest: () => request }),
+    switchToHttp: () => ({ getRequest: () => request, getResponse: () => undefined }),
   } as unknown as ExecutionContext;
 }
 
@@ -87,7 +87,7 @@ describe('TrustedHeaderGuard', () => {
   /** The strategy answers a cached user without a promise. */
   const answerAtOnce = (user: AuthenticatedUser) =>
     validate.mockImplementation((() => user) as unknown as () => Promise<AuthenticatedUser>);
-  const strategy = { validate } as unknown as TrustedHeaderStrategy;
+  const strategy = { resolveUser: validate } as unknown as TrustedHeaderStrategy;
   const guard = new TrustedHeaderGuard(new Reflector(), strategy);
   /** As Nest calls guards: inside an async function, so a synchronous throw becomes a rejection. */
   const activate = async (ctx: ExecutionContext) => guard.canActivate(ctx);
