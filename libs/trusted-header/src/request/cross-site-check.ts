@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { ResolvedCsrfOptions } from '../config/trusted-header-options.js';
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -18,12 +18,11 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * used, and a cross-scheme request on the same host needs a network attacker, who has easier ways in.
  * The order follows Go's net/http CrossOriginProtection, a published and reviewed design for the same check.
  */
-export function crossSiteProblem(
-  method: string | undefined,
-  headers: IncomingHttpHeaders,
-  options: ResolvedCsrfOptions,
-): string | null {
+export function crossSiteProblem(message: IncomingMessage, options: ResolvedCsrfOptions): string | null {
+  // The method first: Node builds `headers` from the raw lines on first use, which safe requests never need.
+  const method = message.method;
   if (!options.enabled || method === undefined || !UNSAFE_METHODS.has(method)) return null;
+  const headers = message.headers;
   const origin = headers.origin;
   if (typeof origin === 'string' && options.allowedOrigins.has(origin)) return null;
   const site = headers['sec-fetch-site'];

@@ -41,7 +41,7 @@ export class LogoutService {
     const message = incomingMessageOf(request);
     if (message === undefined) return refusal('missing_identity', 'Not an HTTP request');
     const inspection = this.inspector.inspect(request, response);
-    const crossSite = crossSiteProblem(message.method, message.headers, this.options.csrf);
+    const crossSite = crossSiteProblem(message, this.options.csrf);
     if (crossSite !== null) {
       this.logger.warn(`cross_site_request: logout refused: ${crossSite}`);
       return refusal('cross_site_request', 'Cross-site request refused');

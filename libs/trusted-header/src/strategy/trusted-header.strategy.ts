@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-custom';
 import { LogThrottle } from '../common/log-throttle.js';
-import { settle, type MaybePromise } from '../common/maybe-promise.js';
+import type { MaybePromise } from '../common/maybe-promise.js';
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { httpExceptionFor, toHttpError } from '../errors/http-mapping.js';
 import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
@@ -16,6 +16,10 @@ import { UserSyncService } from '../sync/user-sync.service.js';
 import { TRUSTED_HEADER_OPTIONS, TRUSTED_HEADER_STRATEGY } from '../trusted-header.constants.js';
 
 const NO_COOKIE: SessionCookie = Object.freeze({ kind: 'none' });
+
+function rethrowAsHttpError(error: unknown): never {
+  throw toHttpError(error);
+}
 
 /** Why passport's `fail` was called: the request asserted no identity this strategy could use. */
 export interface TrustedHeaderFailure {
@@ -95,39 +99,38 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       throw httpExceptionFor('missing_identity', 'Not logged in');
 
     // Authenticated by headers or by a session from here on: an unsafe method must come from this site.
-    const crossSite = crossSiteProblem(message!.method, message!.headers, this.options.csrf);
+    const crossSite = crossSiteProblem(message!, this.options.csrf);
     if (crossSite !== null) {
       this.logRejection('cross_site_request', `${message!.method} ${message!.url ?? ''} refused: ${crossSite}`);
       throw httpExceptionFor('cross_site_request', 'Cross-site request refused');
     }
 
-    const sessionRequest = (): SessionRequest => ({
-      message: message!,
-      response: response ?? this.inspector.responseOf(request) ?? (message as { res?: unknown }).res,
-      peer: inspection.peer,
-      cookie,
-    });
-    if (result.kind === 'anonymous') return this.mapped(() => this.sessions.userOfSession(sessionRequest()));
-    return this.mapped(() =>
-      settle(
-        () => this.userSync.userFor(result.identity),
-        (user) => (this.sessions.enabled ? this.sessions.afterHeaderLogin(sessionRequest(), user) : user),
-        (error) => {
-          throw error;
-        },
-      ),
-    );
-  }
-
-  /** Domain errors of the layers below become their HTTP answer, synchronously or through the promise. */
-  private mapped(run: () => MaybePromise<AuthenticatedUser>): MaybePromise<AuthenticatedUser> {
-    return settle(
-      run,
-      (user) => user,
-      (error) => {
-        throw toHttpError(error);
-      },
-    );
+    // Without sessions, a cached user is answered without a promise or a closure: this is every request's path.
+    const session: SessionRequest | null = this.sessions.enabled
+      ? {
+          message: message!,
+          response: response ?? this.inspector.responseOf(request) ?? (message as { res?: unknown }).res,
+          peer: inspection.peer,
+          cookie,
+        }
+      : null;
+    let outcome: MaybePromise<AuthenticatedUser>;
+    try {
+      if (result.kind === 'anonymous') {
+        outcome = this.sessions.userOfSession(session!);
+      } else {
+        outcome = this.userSync.userFor(result.identity);
+        if (session !== null) {
+          outcome =
+            outcome instanceof Promise
+              ? outcome.then((user) => this.sessions.afterHeaderLogin(session, user))
+              : this.sessions.afterHeaderLogin(session, outcome);
+        }
+      }
+    } catch (error) {
+      throw toHttpError(error);
+    }
+    return outcome instanceof Promise ? outcome.catch(rethrowAsHttpError) : outcome;
   }
 
   private cookieOf(rawHeaders: readonly string[]): SessionCookie {
