@@ -18,6 +18,17 @@ export { parseTrustEntry, TrustEntryError } from './trust/trust-entry.js';
 export { compileIdentityReader, type IdentityReader } from './identity/read-identity.js';
 export { canonicaliseUsername, type UsernameResult } from './identity/username.js';
 export type { Identity, IdentityResult, IdentityRules, IdentityHeaderNames } from './identity/identity.js';
+export { crossSiteProblem } from './request/cross-site-check.js';
+
+// Sessions
+export {
+  SessionStore,
+  type LiveSession,
+  type SessionOrigin,
+  type SessionEnder,
+} from './session/session-store.service.js';
+export { SessionLogin, type SessionRequest } from './session/session-login.service.js';
+export { readSessionCookie, type SessionCookie } from './session/session-cookie.js';
 
 // Domain errors and their HTTP answer
 export {
@@ -27,6 +38,8 @@ export {
   DatabaseUnavailableError,
   NotFoundError,
   ConflictError,
+  InvalidSessionError,
+  CrossSiteRequestError,
 } from './errors/domain-errors.js';
 export { STATUS_OF_REASON, httpExceptionFor, toHttpError, DomainErrorsInterceptor } from './errors/http-mapping.js';
 
@@ -38,6 +51,7 @@ export { TrustedHeaderGroupMapping } from './persistence/group-mapping.entity.js
 export { TrustedHeaderUserExternalGroup } from './persistence/user-external-group.entity.js';
 export { TrustedHeaderUserGroupGrant } from './persistence/user-group-grant.entity.js';
 export { TrustedHeaderAuditEvent } from './persistence/audit-event.entity.js';
+export { TrustedHeaderSession } from './persistence/session.entity.js';
 export {
   AUDIT_EVENT_TYPES,
   AUDIT_ACTOR_TYPES,

@@ -80,28 +80,28 @@ export class SessionStore {
    * DatabaseUnavailableError when the database cannot say.
    */
   find(token: string): LiveSession | Promise<LiveSession> {
-    const hash = sessionTokenHash(token);
-    const cached = this.cache?.get(hash);
-    if (cached !== undefined) return this.checkLive(hash, cached);
-    let pending = this.inFlight.get(hash);
+    // Cached by the token itself, so the steady state hashes nothing; only the database sees the hash.
+    const cached = this.cache?.get(token);
+    if (cached !== undefined) return this.checkLive(token, cached);
+    let pending = this.inFlight.get(token);
     if (pending === undefined) {
       const generation = this.generation;
       const load = this.gate
-        .withRunner((runner) => findSessionByTokenHash(runner, hash))
+        .withRunner((runner) => findSessionByTokenHash(runner, sessionTokenHash(token)))
         .then((record) => {
           const live = this.liveOf(record);
-          if (this.generation === generation) this.cache?.set(hash, live);
+          if (this.generation === generation) this.cache?.set(token, live);
           return live;
         });
       pending = load;
-      this.inFlight.set(hash, load);
+      this.inFlight.set(token, load);
       void load
         .catch(() => undefined)
         .finally(() => {
-          if (this.inFlight.get(hash) === load) this.inFlight.delete(hash);
+          if (this.inFlight.get(token) === load) this.inFlight.delete(token);
         });
     }
-    return this.gate.bounded(pending).then((session) => this.checkLive(hash, session));
+    return this.gate.bounded(pending).then((session) => this.checkLive(token, session));
   }
 
   /**
@@ -146,7 +146,7 @@ export class SessionStore {
       return created;
     });
     if (replacing !== null) this.forgetSession(replacing.id);
-    this.cache?.set(hash, this.liveOf(record));
+    this.cache?.set(token, this.liveOf(record));
     this.logger.log(`session_created: ${JSON.stringify(user.username)} through ${origin.peer ?? 'unknown'}`);
     return token;
   }
@@ -184,17 +184,17 @@ export class SessionStore {
 
   private forgetSession(id: string): void {
     if (this.cache === null) return;
-    for (const [hash, session] of this.cache.entries()) {
-      if (session.id === id) this.cache.delete(hash);
+    for (const [token, session] of this.cache.entries()) {
+      if (session.id === id) this.cache.delete(token);
     }
   }
 
   /** Live now? Also records the use, writing last_seen_at when the last write is a minute old. */
-  private checkLive(hash: string, session: LiveSession): LiveSession {
+  private checkLive(token: string, session: LiveSession): LiveSession {
     const settings = this.requireSettings();
     const now = Date.now();
     if (now >= session.expiresAt || now - session.lastSeenAt >= settings.idleMs) {
-      this.cache?.delete(hash);
+      this.cache?.delete(token);
       throw new InvalidSessionError('The session has expired; log in again');
     }
     session.lastSeenAt = now;
