@@ -7,6 +7,7 @@ import { TrustedHeaderAdminModule } from 'nestjs-trusted-header/admin';
 import type { DataSourceOptions } from 'typeorm';
 import { DatabaseHealthIndicator } from './health/database.health.js';
 import { HealthController } from './health/health.controller.js';
+import { HomeController } from './home/home.controller.js';
 import { MeController } from './me/me.controller.js';
 import { ReportsController } from './reports/reports.controller.js';
 
@@ -26,7 +27,7 @@ export class AppModule {
         TrustedHeaderAdminModule.forRoot({ path: 'admin' }),
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [MeController, ReportsController, HealthController],
+      controllers: [HomeController, MeController, ReportsController, HealthController],
       // Every route needs a login unless marked @Public().
       providers: [{ provide: APP_GUARD, useExisting: TrustedHeaderGuard }, DatabaseHealthIndicator],
     };
