@@ -64,10 +64,17 @@ function launch(name: string, command: string, args: string[], port: number, dir
   );
 }
 
-/** nginx with docs/proxies/nginx.conf (or a variant of it) as its only server. */
-export async function startNginx(ports: Ports, config = proxyConfig('nginx.conf')): Promise<RunningProxy> {
+/**
+ * nginx with docs/proxies/nginx.conf (or a variant of it) as its only server, on `port` when the caller had to
+ * know it beforehand (to tell the app its own address), on a free port otherwise.
+ */
+export async function startNginx(
+  ports: Ports,
+  config = proxyConfig('nginx.conf'),
+  port?: number,
+): Promise<RunningProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'nginx-'));
-  const port = await freePort();
+  port ??= await freePort();
   writeFileSync(join(dir, 'site.conf'), withPorts(config, 8080, port, ports));
   writeFileSync(
     join(dir, 'nginx.conf'),
