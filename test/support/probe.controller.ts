@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { Controller, Get, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { CurrentUser, Groups, Public } from 'nestjs-trusted-header';
 import { TRUSTED_HEADER_STRATEGY } from 'nestjs-trusted-header/building-blocks';
@@ -46,6 +46,13 @@ export class ProbeController {
   @Get('all')
   @Groups('b', 'c', { mode: 'all' })
   all(@CurrentUser('username') username: string) {
+    return { username };
+  }
+
+  /** An unsafe method behind the class-level group: what the cross-site check guards. */
+  @Post('echo')
+  @HttpCode(200)
+  echo(@CurrentUser('username') username: string) {
     return { username };
   }
 

@@ -2,7 +2,10 @@ import { connect } from 'node:net';
 
 export interface RawResponse {
   status: number;
+  /** By lower-case name; of a header sent on several lines (Set-Cookie), the last. */
   headers: Record<string, string>;
+  /** Every header line in order, names lower-cased: all the Set-Cookie lines, for instance. */
+  headerLines: [name: string, value: string][];
   body: any;
   text: string;
 }
@@ -49,9 +52,13 @@ export function rawRequest(options: RawRequestOptions): Promise<RawResponse> {
       if (split < 0) return reject(new Error(`no HTTP response: ${JSON.stringify(raw.toString('latin1', 0, 200))}`));
       const [statusLine, ...headerLines] = raw.toString('latin1', 0, split).split('\r\n');
       const responseHeaders: Record<string, string> = {};
+      const lines: [string, string][] = [];
       for (const line of headerLines) {
         const colon = line.indexOf(':');
-        responseHeaders[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+        const name = line.slice(0, colon).trim().toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        responseHeaders[name] = value;
+        lines.push([name, value]);
       }
       let bodyBytes: Buffer = raw.subarray(split + 4);
       if (responseHeaders['transfer-encoding'] === 'chunked') bodyBytes = dechunk(bodyBytes);
@@ -62,7 +69,7 @@ export function rawRequest(options: RawRequestOptions): Promise<RawResponse> {
       } catch {
         /* not JSON */
       }
-      resolve({ status: Number(statusLine!.split(' ')[1]), headers: responseHeaders, body, text });
+      resolve({ status: Number(statusLine!.split(' ')[1]), headers: responseHeaders, headerLines: lines, body, text });
     });
   });
 }

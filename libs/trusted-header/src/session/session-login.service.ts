@@ -28,6 +28,12 @@ export interface SessionRequest {
  */
 @Injectable()
 export class SessionLogin {
+  /**
+   * The session each request started: a route can run the login twice (the global guard, then the one @Groups()
+   * attaches, or AdminGuard), and the second run must continue the first one's session, not start another.
+   */
+  private readonly started = new WeakMap<IncomingMessage, Promise<AuthenticatedUser>>();
+
   constructor(
     private readonly store: SessionStore,
     private readonly userSync: UserSyncService,
@@ -41,6 +47,8 @@ export class SessionLogin {
   afterHeaderLogin(request: SessionRequest, user: AuthenticatedUser): MaybePromise<AuthenticatedUser> {
     const { cookie } = request;
     if (cookie.kind === 'many') this.refuse(request, 'The request carries the session cookie more than once');
+    const started = this.started.get(request.message);
+    if (started !== undefined) return started;
     if (cookie.kind === 'none' || !isWellFormedSessionToken(cookie.value)) return this.startFor(request, user, null);
     return settle(
       () => this.store.find(cookie.value),
@@ -95,18 +103,19 @@ export class SessionLogin {
     if (this.store.settings !== null) appendSetCookie(response, clearedSessionCookieHeader(this.store.settings));
   }
 
-  private async startFor(
+  private startFor(
     request: SessionRequest,
     user: AuthenticatedUser,
     replacing: LiveSession | null,
   ): Promise<AuthenticatedUser> {
-    const token = await this.store.start(
-      user,
-      { userAgent: request.message.headers['user-agent'], peer: request.peer },
-      replacing,
-    );
-    appendSetCookie(request.response, sessionCookieHeader(this.store.settings!, token));
-    return user;
+    const started = this.store
+      .start(user, { userAgent: request.message.headers['user-agent'], peer: request.peer }, replacing)
+      .then((token) => {
+        appendSetCookie(request.response, sessionCookieHeader(this.store.settings!, token));
+        return user;
+      });
+    this.started.set(request.message, started);
+    return started;
   }
 
   private refuse(request: SessionRequest, detail: string): never {
