@@ -220,3 +220,169 @@ describe('trustedHeaderOptionsFromEnv: rejected environments name the variable a
     expectNames(envErrorOf({ AUTH_PROXY_ADMIN_GROUPS: 'a,,b' }), 'AUTH_PROXY_ADMIN_GROUPS', '');
   });
 });
+
+describe('trustedHeaderOptionsFromEnv: sessions, logout and the cross-site check', () => {
+  it('reads every session, logout and cross-site variable', () => {
+    const options = trustedHeaderOptionsFromEnv({
+      AUTH_PROXY_SESSION: ' Persistent ',
+      AUTH_PROXY_SESSION_IDLE_SECONDS: '600',
+      AUTH_PROXY_SESSION_MAX_SECONDS: '86400',
+      AUTH_PROXY_SESSION_COOKIE: 'app_session',
+      AUTH_PROXY_SESSION_COOKIE_SECURE: 'false',
+      AUTH_PROXY_LOGOUT_PATH: '/logout',
+      AUTH_PROXY_LOGOUT_URL: 'https://auth.example.com/logout?rd=https%3A%2F%2Fapp.example.com',
+      AUTH_PROXY_CSRF_CHECK: 'off',
+      AUTH_PROXY_ALLOWED_ORIGINS: 'https://ui.example.com, https://admin.example.com:8443',
+    });
+    expect(options).toEqual({
+      session: 'persistent',
+      sessionIdleSeconds: 600,
+      sessionMaxSeconds: 86_400,
+      sessionCookie: 'app_session',
+      sessionCookieSecure: false,
+      logoutPath: '/logout',
+      logoutUrl: 'https://auth.example.com/logout?rd=https%3A%2F%2Fapp.example.com',
+      csrfCheck: false,
+      allowedOrigins: ['https://ui.example.com', 'https://admin.example.com:8443'],
+    });
+    const resolved = resolveTrustedHeaderOptions(options);
+    expect(resolved.session).toEqual({
+      idleMs: 600_000,
+      maxMs: 86_400_000,
+      cookieName: 'app_session',
+      cookieSecure: false,
+    });
+    expect(resolved.logout).toEqual({
+      path: '/logout',
+      redirectTo: 'https://auth.example.com/logout?rd=https%3A%2F%2Fapp.example.com',
+    });
+    expect(resolved.csrf.enabled).toBe(false);
+    expect([...resolved.csrf.allowedOrigins]).toEqual(['https://ui.example.com', 'https://admin.example.com:8443']);
+  });
+
+  it('AUTH_PROXY_SESSION=off is the default: no session, no logout route, the cross-site check on', () => {
+    const resolved = resolveTrustedHeaderOptions(trustedHeaderOptionsFromEnv({ AUTH_PROXY_SESSION: 'off' }));
+    expect(resolved.session).toBeNull();
+    expect(resolved.logout).toBeNull();
+    expect(resolved.csrf.enabled).toBe(true);
+    expect(resolved.csrf.allowedOrigins.size).toBe(0);
+  });
+
+  it('AUTH_PROXY_SESSION_COOKIE_SECURE=false drops the __Host- prefix of the default name', () => {
+    const resolved = resolveTrustedHeaderOptions(
+      trustedHeaderOptionsFromEnv({ AUTH_PROXY_SESSION: 'persistent', AUTH_PROXY_SESSION_COOKIE_SECURE: '0' }),
+    );
+    expect(resolved.session).toMatchObject({ cookieName: 'trusted_header_session', cookieSecure: false });
+  });
+
+  it.each([
+    ['AUTH_PROXY_SESSION', 'on', /must be off or persistent/],
+    ['AUTH_PROXY_SESSION', 'true', /must be off or persistent/],
+    ['AUTH_PROXY_SESSION', 'persistant', /must be off or persistent/],
+    ['AUTH_PROXY_SESSION_IDLE_SECONDS', '59', /must be an integer from 60 to /],
+    ['AUTH_PROXY_SESSION_IDLE_SECONDS', '0', /must be an integer from 60 to /],
+    ['AUTH_PROXY_SESSION_IDLE_SECONDS', '8h', /whole number/],
+    ['AUTH_PROXY_SESSION_IDLE_SECONDS', '-60', /whole number/],
+    ['AUTH_PROXY_SESSION_MAX_SECONDS', '59', /must be an integer from 60 to /],
+    ['AUTH_PROXY_SESSION_MAX_SECONDS', '99999999999', /whole number/],
+    ['AUTH_PROXY_SESSION_COOKIE_SECURE', 'maybe', /must be true or false/],
+    ['AUTH_PROXY_CSRF_CHECK', 'disabled', /must be true or false/],
+    ['AUTH_PROXY_SESSION_COOKIE', 'my session', /must be a cookie name/],
+    ['AUTH_PROXY_SESSION_COOKIE', 'a;b', /must be a cookie name/],
+    ['AUTH_PROXY_SESSION_COOKIE', 'a=b', /must be a cookie name/],
+    ['AUTH_PROXY_LOGOUT_PATH', 'auth/logout', /must be a path/],
+    ['AUTH_PROXY_LOGOUT_PATH', '/', /must be a path/],
+    ['AUTH_PROXY_LOGOUT_PATH', '/auth/', /must be a path/],
+    ['AUTH_PROXY_LOGOUT_PATH', '/auth/log%20out', /must be a path/],
+  ])('%s=%j is rejected', (variable, value, problem) => {
+    const error = envErrorOf({ [variable]: value });
+    expect(error.setting).toBe(variable);
+    expect(error.message).toContain(variable);
+    expect(error.message).toContain(value);
+    expect(error.problem).toMatch(problem);
+  });
+
+  it.each([
+    'AUTH_PROXY_SESSION',
+    'AUTH_PROXY_SESSION_IDLE_SECONDS',
+    'AUTH_PROXY_SESSION_COOKIE',
+    'AUTH_PROXY_SESSION_COOKIE_SECURE',
+    'AUTH_PROXY_LOGOUT_URL',
+    'AUTH_PROXY_CSRF_CHECK',
+  ])('an empty %s is rejected rather than silently defaulted', (variable) => {
+    const error = envErrorOf({ [variable]: '' });
+    expectNames(error, variable, '');
+    expect(error.problem).toMatch(/is empty/);
+  });
+
+  it.each(['__Host-session', '__Secure-session'])(
+    'AUTH_PROXY_SESSION_COOKIE=%s with AUTH_PROXY_SESSION_COOKIE_SECURE=false is a startup error',
+    (name) => {
+      const error = envErrorOf({
+        AUTH_PROXY_SESSION: 'persistent',
+        AUTH_PROXY_SESSION_COOKIE: name,
+        AUTH_PROXY_SESSION_COOKIE_SECURE: 'false',
+      });
+      expectNames(error, 'AUTH_PROXY_SESSION_COOKIE', name);
+      expect(error.problem).toMatch(/Secure/);
+    },
+  );
+
+  it.each([
+    '//evil.example',
+    '//evil.example/logout',
+    '/\\evil.example',
+    '\\\\evil.example',
+    'javascript:alert(1)',
+    'JAVASCRIPT:alert(1)',
+    'data:text/html,<script>alert(1)</script>',
+    'vbscript:msgbox(1)',
+    'ftp://auth.example.com/logout',
+    'https://user:secret@auth.example.com/logout',
+    'https://user@auth.example.com/logout',
+    'https:// evil.example',
+    'https://auth.example.com/logout\r\nSet-Cookie: x=1',
+    'https://auth.example.com/\u0000',
+    'auth.example.com/logout',
+    'logout',
+  ])('AUTH_PROXY_LOGOUT_URL=%j is rejected', (value) => {
+    const error = envErrorOf({ AUTH_PROXY_LOGOUT_URL: value });
+    expect(error.setting).toBe('AUTH_PROXY_LOGOUT_URL');
+    expect(error.problem).toMatch(/absolute http\(s\) URL without credentials/);
+  });
+
+  it.each(['https://auth.example.com/logout', 'http://localhost:9091/logout?rd=x', '/oauth2/sign_out'])(
+    'AUTH_PROXY_LOGOUT_URL=%j is accepted as written',
+    (value) => {
+      const resolved = resolveTrustedHeaderOptions(trustedHeaderOptionsFromEnv({ AUTH_PROXY_LOGOUT_URL: value }));
+      expect(resolved.logout).toEqual({ path: '/auth/logout', redirectTo: value });
+      expect(resolved.session).toBeNull();
+    },
+  );
+
+  it.each([
+    ['https://ui.example.com/app', 'https://ui.example.com/app'],
+    ['https://ui.example.com?x=1', 'https://ui.example.com?x=1'],
+    ['https://ui.example.com#x', 'https://ui.example.com#x'],
+    ['ui.example.com', 'ui.example.com'],
+    ['*', '*'],
+    ['null', 'null'],
+    ['https://user@ui.example.com', 'https://user@ui.example.com'],
+    ['ftp://ui.example.com', 'ftp://ui.example.com'],
+    ['https://ok.example.com, https://ui.example.com/path', 'https://ui.example.com/path'],
+    ['https://ui.example.com/a/', 'https://ui.example.com/a/'],
+  ])('AUTH_PROXY_ALLOWED_ORIGINS=%j is rejected, naming %j', (value, entry) => {
+    const error = envErrorOf({ AUTH_PROXY_ALLOWED_ORIGINS: value });
+    expectNames(error, 'AUTH_PROXY_ALLOWED_ORIGINS', entry);
+    expect(error.problem).toMatch(/no path/);
+  });
+
+  it('AUTH_PROXY_ALLOWED_ORIGINS are kept in the form browsers send in Origin', () => {
+    const resolved = resolveTrustedHeaderOptions(
+      trustedHeaderOptionsFromEnv({
+        AUTH_PROXY_ALLOWED_ORIGINS: 'https://UI.Example.com:443/, http://ops.example.com:8080',
+      }),
+    );
+    expect([...resolved.csrf.allowedOrigins]).toEqual(['https://ui.example.com', 'http://ops.example.com:8080']);
+  });
+});

@@ -318,3 +318,90 @@ describe('resolveTrustedHeaderOptions: other settings', () => {
     expect(() => resolveTrustedHeaderOptions({ trustedIps: ['*'] }, labels)).toThrow('LABEL_trustedIps="*"');
   });
 });
+
+describe('resolveTrustedHeaderOptions: sessions, logout and the cross-site check', () => {
+  it('defaults: sessions off, no logout route, the cross-site check on with no extra origins', () => {
+    const resolved = resolveTrustedHeaderOptions();
+    expect(resolved.session).toBeNull();
+    expect(resolved.logout).toBeNull();
+    expect(resolved.csrf.enabled).toBe(true);
+    expect([...resolved.csrf.allowedOrigins]).toEqual([]);
+  });
+
+  it("session: 'persistent' gives the documented defaults and the logout route without a target (204)", () => {
+    const resolved = resolveTrustedHeaderOptions({ session: 'persistent' });
+    expect(resolved.session).toEqual({
+      idleMs: 28_800_000,
+      maxMs: 604_800_000,
+      cookieName: '__Host-trusted_header_session',
+      cookieSecure: true,
+    });
+    expect(resolved.logout).toEqual({ path: '/auth/logout', redirectTo: null });
+  });
+
+  it('a logout URL alone registers the logout route; sessions stay off', () => {
+    const resolved = resolveTrustedHeaderOptions({ logoutUrl: '/oauth2/sign_out', logoutPath: '/bye' });
+    expect(resolved.session).toBeNull();
+    expect(resolved.logout).toEqual({ path: '/bye', redirectTo: '/oauth2/sign_out' });
+  });
+
+  it('with Secure off the default name loses __Host-; a custom name without a prefix is kept', () => {
+    expect(resolveTrustedHeaderOptions({ session: 'persistent', sessionCookieSecure: false }).session).toMatchObject({
+      cookieName: 'trusted_header_session',
+      cookieSecure: false,
+    });
+    expect(
+      resolveTrustedHeaderOptions({ session: 'persistent', sessionCookieSecure: false, sessionCookie: 'sid' }).session,
+    ).toMatchObject({ cookieName: 'sid', cookieSecure: false });
+    expect(resolveTrustedHeaderOptions({ session: 'persistent', sessionCookie: '__Secure-sid' }).session).toMatchObject(
+      {
+        cookieName: '__Secure-sid',
+        cookieSecure: true,
+      },
+    );
+  });
+
+  it.each(['__Host-sid', '__Secure-sid', '__Host-trusted_header_session'])(
+    'rejects the custom name %j with Secure off (browsers would drop the cookie)',
+    (sessionCookie) => {
+      const error = configErrorOf({ session: 'persistent', sessionCookieSecure: false, sessionCookie });
+      expect(error.setting).toBe('option sessionCookie');
+      expect(error.value).toBe(sessionCookie);
+    },
+  );
+
+  it.each([
+    ['session', 'on', /must be off or persistent/],
+    ['session', true, /must be off or persistent/],
+    ['sessionIdleSeconds', 59, /must be an integer from 60 to \d+/],
+    ['sessionIdleSeconds', 60.5, /must be an integer from 60 to \d+/],
+    ['sessionIdleSeconds', '600', /must be an integer from 60 to \d+/],
+    ['sessionMaxSeconds', 59, /must be an integer from 60 to \d+/],
+    ['sessionMaxSeconds', 31_536_001, /must be an integer from 60 to \d+/],
+    ['sessionCookieSecure', 'false', /must be true or false/],
+    ['csrfCheck', 0, /must be true or false/],
+    ['sessionCookie', '', /must be a cookie name/],
+    ['sessionCookie', 'a b', /must be a cookie name/],
+    ['sessionCookie', 'x'.repeat(129), /must be a cookie name/],
+    ['logoutPath', '/auth/logout/', /must be a path/],
+    ['logoutPath', '//auth', /must be a path/],
+    ['logoutPath', '/auth?x', /must be a path/],
+    ['logoutUrl', '//evil.example', /absolute http\(s\) URL without credentials/],
+    ['logoutUrl', 'javascript:alert(1)', /absolute http\(s\) URL without credentials/],
+    ['logoutUrl', 'https://admin:hunter2@auth.example.com/logout', /absolute http\(s\) URL without credentials/],
+    ['logoutUrl', '', /absolute http\(s\) URL without credentials/],
+    ['logoutUrl', 42, /absolute http\(s\) URL without credentials/],
+    ['allowedOrigins', 'https://ui.example.com', /must be a list of origins/],
+    ['allowedOrigins', ['https://ui.example.com/path'], /no path/],
+    ['allowedOrigins', [42], /no path/],
+  ])('rejects %s=%j', (key, value, problem) => {
+    const error = configErrorOf({ session: 'persistent', [key]: value });
+    expect(error.setting).toBe(`option ${key}`);
+    expect(error.problem).toMatch(problem);
+  });
+
+  it('names the bad entry of allowedOrigins', () => {
+    const error = configErrorOf({ allowedOrigins: ['https://ok.example.com', 'https://ui.example.com/app'] });
+    expect(error.value).toBe('https://ui.example.com/app');
+  });
+});
