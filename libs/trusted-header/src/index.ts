@@ -15,6 +15,7 @@ export { TrustedHeaderConfigError } from './config/config-error.js';
 
 // Guard, strategy, decorators
 export { TrustedHeaderGuard } from './guards/trusted-header.guard.js';
+export { TokenOrTrustedHeaderGuard } from './guards/token-or-trusted-header.guard.js';
 export { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 export { Public } from './decorators/public.decorator.js';
 export { CurrentUser } from './decorators/current-user.decorator.js';

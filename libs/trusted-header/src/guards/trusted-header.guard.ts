@@ -1,12 +1,35 @@
 import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import { LogThrottle } from '../common/log-throttle.js';
+import type { MaybePromise } from '../common/maybe-promise.js';
 import type { GroupRequirement } from '../decorators/groups.decorator.js';
 import { httpExceptionFor } from '../errors/http-mapping.js';
 import { TrustedHeaderStrategy } from '../strategy/trusted-header.strategy.js';
 import type { AuthenticatedUser } from '../sync/authenticated-user.js';
 import { IS_PUBLIC_KEY, REQUIRED_GROUPS_KEY } from '../trusted-header.constants.js';
 import { admittedUserOf, recordAdmission } from './admitted-users.js';
+
+/**
+ * Static marker of guard classes that authenticate the routes they are attached to with more than the proxy's
+ * identity (TokenOrTrustedHeaderGuard). On such a route every TrustedHeaderGuard without the marker (the global
+ * one, the one @Groups() attaches) steps aside: it would refuse a token user, and the marked guard applies
+ * @Public() and @Groups() itself. A marked guard never steps aside, so a route always keeps one that decides.
+ */
+export const AUTHENTICATES_ROUTE: unique symbol = Symbol('trusted-header:authenticates-route');
+
+/**
+ * Requests that a marked guard admitted by a credential of its own (an API token), with that user. A
+ * TrustedHeaderGuard running after it on a route that does not name it (the marked guard is the APP_GUARD, and
+ * @Groups() attached this one) applies its rules to that user instead of asking for identity headers, which a
+ * token request does not carry. Only the marked guards write here.
+ */
+const admittedByToken = new WeakMap<object, AuthenticatedUser>();
+
+/** Files the user a marked guard admitted for this request by a token. */
+export function recordTokenAdmission(request: object, user: AuthenticatedUser): void {
+  admittedByToken.set(request, user);
+}
 
 /**
  * Logs the request in with the `trusted-header` strategy, honours @Public() and enforces @Groups().
@@ -26,6 +49,9 @@ import { admittedUserOf, recordAdmission } from './admitted-users.js';
  * @CurrentUser() finds the user and the TrustedHeaderGuard that @Groups() attaches applies the route's groups
  * to that user instead of refusing the context. A context no guard admitted stays refused
  * (403 `unsupported_context`), @Public() or not.
+ *
+ * On a route that also takes API tokens (TokenOrTrustedHeaderGuard, marked AUTHENTICATES_ROUTE) it steps
+ * aside and that guard decides, @Public() and @Groups() included.
  *
  * It sits on every route, so its steady state is kept cheap: a user already in the cache is admitted without a
  * promise (`canActivate` then returns `true` directly), @Public()/@Groups() are read once per route, and an
@@ -48,12 +74,14 @@ export class TrustedHeaderGuard implements CanActivate {
     // Outside HTTP, this call starts with nobody admitted, whatever an earlier call with equal arguments got.
     if (context.getType() !== 'http') recordAdmission(context, undefined);
     const rules = this.rulesOf(context);
-    if (rules.isPublic) return true;
+    if (rules.isPublic || rules.leftToRouteGuard) return true;
 
     const request = this.getRequest(context);
-    let outcome: AuthenticatedUser | Promise<AuthenticatedUser>;
+    const tokenUser = admittedByToken.get(request);
+    if (tokenUser !== undefined) return this.admit(context, request, rules, undefined, tokenUser);
+    let outcome: MaybePromise<AuthenticatedUser>;
     try {
-      outcome = this.strategy.resolveUser(request, this.getResponse(context));
+      outcome = this.authenticate(context, request);
     } catch (error) {
       return this.admit(context, request, rules, error, undefined);
     }
@@ -64,6 +92,14 @@ export class TrustedHeaderGuard implements CanActivate {
       );
     }
     return this.admit(context, request, rules, undefined, outcome);
+  }
+
+  /**
+   * Who the request is: the user, without a promise when it is already cached, or a thrown (or rejected)
+   * exception. The `trusted-header` strategy by default; TokenOrTrustedHeaderGuard puts its token path here.
+   */
+  protected authenticate(context: ExecutionContext, request: unknown): MaybePromise<AuthenticatedUser> {
+    return this.strategy.resolveUser(request, this.getResponse(context));
   }
 
   /** Which execution contexts this guard can authenticate. HTTP only by default. */
@@ -188,6 +224,11 @@ export class TrustedHeaderGuard implements CanActivate {
           handlerGroups === undefined &&
           (publicOf(handler) || (controllerGroups === undefined && publicOf(controller))),
         requirement: handlerGroups ?? controllerGroups,
+        leftToRouteGuard:
+          !(AUTHENTICATES_ROUTE in this.constructor) &&
+          [handler, controller].some((target) =>
+            (this.reflector.get<unknown[] | undefined>(GUARDS_METADATA, target) ?? []).some(authenticatesRoute),
+          ),
       };
       if (byController === undefined) this.routeRules.set(handler, (byController = new WeakMap()));
       byController.set(controller, rules);
@@ -199,4 +240,12 @@ export class TrustedHeaderGuard implements CanActivate {
 interface RouteRules {
   readonly isPublic: boolean;
   readonly requirement: GroupRequirement | undefined;
+  /** The route carries a guard marked AUTHENTICATES_ROUTE, and this one is not: that guard decides. */
+  readonly leftToRouteGuard: boolean;
+}
+
+/** A guard as @UseGuards() records it (a class or an instance) whose class bears AUTHENTICATES_ROUTE. */
+function authenticatesRoute(guard: unknown): boolean {
+  const type: unknown = typeof guard === 'function' ? guard : (guard as object | null | undefined)?.constructor;
+  return typeof type === 'function' && AUTHENTICATES_ROUTE in type;
 }
