@@ -21,6 +21,14 @@ import { newSessionToken, sessionTokenHash } from './session-token.js';
 /** last_seen_at is written at most this often per session and instance. */
 export const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
 
+/**
+ * How far the stored last use may lag the real one: a use within a minute of the last write is not written. A
+ * session read from the database is therefore given that minute: it ends between AUTH_PROXY_SESSION_IDLE_SECONDS
+ * and a minute more after its last use, never before (ending early would log out a user in the middle of work:
+ * with the shortest idle timeout, every session would end a minute after login however busy it was).
+ */
+export const IDLE_PRECISION_MS = LAST_SEEN_WRITE_INTERVAL_MS;
+
 /** A live session as this instance knows it; `lastSeenAt` and `lastWrittenAt` move as it is used. */
 export interface LiveSession {
   readonly id: string;
@@ -127,7 +135,7 @@ export class SessionStore {
           details: { sessionId: replacing.id, reason: 'replaced', by: user.username },
         });
       }
-      await deleteEndedSessions(runner, user.id, settings.idleMs / 1000);
+      await deleteEndedSessions(runner, user.id, (settings.idleMs + IDLE_PRECISION_MS) / 1000);
       const created = await insertSession(runner, {
         tokenHash: hash,
         userId: user.id,
@@ -219,7 +227,7 @@ export class SessionStore {
     const settings = this.requireSettings();
     const now = Date.now();
     if (record === undefined) throw new InvalidSessionError('The session is unknown; log in again');
-    if (now >= record.expiresAt || now - record.lastSeenAt >= settings.idleMs) {
+    if (now >= record.expiresAt || now - record.lastSeenAt >= settings.idleMs + IDLE_PRECISION_MS) {
       throw new InvalidSessionError('The session has expired; log in again');
     }
     if (record.userDisabled) throw new UserDisabledError();
@@ -229,7 +237,8 @@ export class SessionStore {
       userId: record.userId,
       username: record.username,
       expiresAt: record.expiresAt,
-      lastSeenAt: record.lastSeenAt,
+      // The latest the last use can have been (see IDLE_PRECISION_MS); this request counts from now on anyway.
+      lastSeenAt: Math.min(now, record.lastSeenAt + IDLE_PRECISION_MS),
       lastWrittenAt: record.lastSeenAt,
     };
   }

@@ -3,6 +3,7 @@ import type { ResolvedTrustedHeaderOptions } from '../../config/trusted-header-o
 import { rowsOf } from '../../persistence/rows.js';
 import { revokeSession, revokeUserSessions } from '../../persistence/session.queries.js';
 import { TRUSTED_HEADER_OPTIONS } from '../../trusted-header.constants.js';
+import { IDLE_PRECISION_MS } from '../../session/session-store.service.js';
 import { AdminChanges } from '../admin-context.js';
 import { notFound } from '../admin-errors.js';
 import { lockUser } from '../users/lock-user.js';
@@ -14,7 +15,10 @@ export interface SessionSummary {
   lastSeenAt: string;
   /** The absolute end (AUTH_PROXY_SESSION_MAX_SECONDS after creation). */
   expiresAt: string;
-  /** When it ends unless used before (AUTH_PROXY_SESSION_IDLE_SECONDS after last seen; last seen is written at most once a minute). */
+  /**
+   * When it ends unless used before: AUTH_PROXY_SESSION_IDLE_SECONDS after last seen, plus the minute by which the
+   * recorded last use may lag the real one.
+   */
   idleExpiresAt: string;
   userAgent: string | null;
   /** The proxy's address that carried the login. */
@@ -32,7 +36,7 @@ export class UserSessionsService {
   ) {}
 
   private get idleSeconds(): number {
-    return (this.options.session?.idleMs ?? 0) / 1000;
+    return ((this.options.session?.idleMs ?? 0) + IDLE_PRECISION_MS) / 1000;
   }
 
   /** The user's live sessions, most recently used first. */
