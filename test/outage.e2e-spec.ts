@@ -263,3 +263,76 @@ describeWithConcurrentDatabase('pool exhaustion', () => {
     ).toBe(200);
   });
 });
+
+/** THREATS 6 and 9: sessions while the database is away. A session is never guessed alive, nor ended silently. */
+describeWithConcurrentDatabase('database outage with persistent sessions', () => {
+  describe.each(ADAPTERS)('%s', (adapter) => {
+    let database: TestDatabase;
+    let relay: TcpRelay;
+    let api: TestApp;
+
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      let viaRelay: string;
+      ({ relay, url: viaRelay } = await TcpRelay.inFrontOf(database.url!));
+      api = await startTestApp(
+        adapter,
+        { createUnknownUser: true, databaseTimeoutMs: 500, session: 'persistent', sessionCookieSecure: false },
+        await database.options({ url: viaRelay, timeoutMs: 500 }),
+      );
+    });
+    afterAll(async () => {
+      relay?.restore();
+      await api?.close();
+      await relay?.stop();
+      await database?.close();
+    });
+
+    const cookieOf = (response: { headerLines?: [string, string][] }) =>
+      (response.headerLines ?? [])
+        .filter(([name]) => name.toLowerCase() === 'set-cookie')
+        .map(([, value]) => value.split(';')[0]!)
+        .find(
+          (value) => value.startsWith('trusted_header_session=') && value.length > 'trusted_header_session='.length,
+        );
+
+    it('a session that must be read answers 503 while the database is away, and works again after', async () => {
+      const login = await api.request('/me', [['Remote-User', 'session-outage']]);
+      expect(login.status).toBe(200);
+      const cookie = cookieOf(login)!;
+      expect(cookie).toBeDefined();
+      expect((await api.request('/me', [['Cookie', cookie]])).status).toBe(200);
+
+      // Cached: the session is answered from memory while the database is away.
+      relay.cut();
+      expect((await api.request('/me', [['Cookie', cookie]])).status).toBe(200);
+      // Not cached: it must be read, and the answer is 503, never a login and never "unknown session".
+      api.invalidate();
+      const unread = await api.request('/me', [['Cookie', cookie]]);
+      expect(unread.status).toBe(503);
+      expect(unread.body.reason).toBe('database_unavailable');
+      expect(unread.headers['set-cookie']).toBeUndefined();
+      // A new login cannot start a session: 503, and no cookie handed out for a session that was never stored.
+      const newLogin = await api.request('/me', [['Remote-User', 'session-outage-2']]);
+      expect(newLogin.status).toBe(503);
+      expect(cookieOf(newLogin)).toBeUndefined();
+
+      relay.restore();
+      expect((await api.request('/me', [['Cookie', cookie]])).body.username).toBe('session-outage');
+    });
+
+    it('a logout that cannot end the session says so (503) and keeps the cookie, so a retry ends it', async () => {
+      const login = await api.request('/me', [['Remote-User', 'logout-outage']]);
+      const cookie = cookieOf(login)!;
+      relay.cut();
+      const failed = await api.request('/auth/logout', [['Cookie', cookie]], { method: 'POST' });
+      expect(failed.status).toBe(503);
+      expect(failed.body.reason).toBe('database_unavailable');
+      expect(failed.headers['set-cookie']).toBeUndefined();
+      relay.restore();
+      expect((await api.request('/me', [['Cookie', cookie]])).status).toBe(200);
+      expect((await api.request('/auth/logout', [['Cookie', cookie]], { method: 'POST' })).status).toBe(204);
+      expect((await api.request('/me', [['Cookie', cookie]])).body.reason).toBe('invalid_session');
+    });
+  });
+});
