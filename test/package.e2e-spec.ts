@@ -228,6 +228,7 @@ const MIGRATIONS = [
   'CreateTrustedHeaderTables1732300000000',
   'CreateAuditEvents1732400000000',
   'AddAuditActorType1732500000000',
+  'CreateSessions1732600000000',
 ];
 
 const COMPILER_OPTIONS = {
