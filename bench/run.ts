@@ -8,6 +8,10 @@
  * range. Besides requests per second, each burst records the server's own CPU time per request, which does
  * not depend on how much of the machine the client happened to take. CPU profiles of (b') and (c) attribute
  * the difference (bench/profile.ts), and bench/guard-cost.ts times the library's own work in-process.
+ *
+ * (e) is (c) with persistent sessions: the driver logs in once with the identity headers, keeps the session
+ * cookie the server set, and from then on sends only that cookie, so its bursts measure a browser's requests
+ * after login beside (c), the same user authenticated by headers on every request.
  */
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
@@ -18,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { profileLibraryShare } from './profile.js';
 import { GUARD_HEADERS, REQUEST_HEADERS, ServerProcess as Server, type Adapter } from './server-process.js';
+import type { ServerReply } from './shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -32,8 +37,12 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
  */
 const COLD_USERS = Number(process.env.BENCH_COLD_USERS ?? (process.env.DATABASE_URL ? 10_000 : 3_000));
 const CACHE_BOUND = 10_000;
+/** The session variant's cookie: `sessionCookieSecure: false` drops the `__Host-` prefix (plain HTTP here). */
+const SESSION_COOKIE = 'trusted_header_session';
+const BODY = '{"ok":true,"user":"bench-user"}';
 
-type Variant = 'raw' | 'none' | 'noop' | 'guard' | 'jwt';
+type Variant = 'raw' | 'none' | 'noop' | 'guard' | 'jwt' | 'session';
+type Headers = Record<string, string>;
 interface Burst {
   variant: Variant;
   adapter: Adapter | '-';
@@ -52,17 +61,18 @@ const LABELS: Record<Variant, string> = {
   noop: "(b') Nest + allow-all guard + database",
   guard: '(c) Nest + TrustedHeaderGuard',
   jwt: '(d) Nest + passport-jwt HS256',
+  session: '(e) Nest + TrustedHeaderGuard, session cookie',
 };
 
-function drive(server: Server, seconds: number): Promise<autocannon.Result> {
-  return autocannon({ url: server.url('/hello'), connections: CONNECTIONS, duration: seconds, headers: REQUEST_HEADERS });
+function drive(server: Server, seconds: number, headers: Headers): Promise<autocannon.Result> {
+  return autocannon({ url: server.url('/hello'), connections: CONNECTIONS, duration: seconds, headers });
 }
 
 /** The variant answers as the others do, and an authenticating variant refuses a request without credentials. */
 async function checkVariant(server: Server, variant: Variant, label: string): Promise<void> {
   const ok = await fetch(server.url('/hello'), { headers: REQUEST_HEADERS });
   const body = await ok.text();
-  if (ok.status !== 200 || body !== '{"ok":true,"user":"bench-user"}') {
+  if (ok.status !== 200 || body !== BODY) {
     throw new Error(`${label}: answered ${ok.status} ${body}`);
   }
   if (variant === 'guard' || variant === 'jwt') {
@@ -72,9 +82,66 @@ async function checkVariant(server: Server, variant: Variant, label: string): Pr
   }
 }
 
-async function burst(server: Server, variant: Variant, adapter: Adapter | '-', cycle: number): Promise<Burst> {
+/**
+ * (e): logs in once with the identity headers alone and returns the request of the bursts, the session cookie
+ * alone. Checks that the login set the cookie (and that the statement counter saw the session being written),
+ * that the cookie alone is the user without a new Set-Cookie, and that no cookie or another token is refused.
+ */
+async function sessionLogin(server: Server, label: string): Promise<Headers> {
+  const before = await server.ask('stats');
+  const login = await fetch(server.url('/hello'), { headers: GUARD_HEADERS });
+  const body = await login.text();
+  if (login.status !== 200 || body !== BODY) throw new Error(`${label}: the login answered ${login.status} ${body}`);
+  const setCookies = login.headers.getSetCookie();
+  const pair = setCookies.map((line) => line.split(';')[0]!.trim()).find((p) => p.startsWith(`${SESSION_COOKIE}=`));
+  if (pair === undefined || setCookies.length !== 1) {
+    throw new Error(`${label}: the login set ${JSON.stringify(setCookies)}, not one ${SESSION_COOKIE} cookie`);
+  }
+  const after = await server.ask('stats');
+  if (after.writes! - before.writes! < 1) {
+    throw new Error(`${label}: the statement counter saw no write while the login started a session`);
+  }
+  const cookie: Headers = { Cookie: pair };
+  const ask = async (path: string, headers: Headers = {}) => {
+    const response = await fetch(server.url(path), { headers });
+    return { status: response.status, body: await response.text(), setCookies: response.headers.getSetCookie() };
+  };
+  const me = await ask('/bench/me', cookie);
+  if (me.status !== 200 || (JSON.parse(me.body) as { username?: string }).username !== 'bench-user') {
+    throw new Error(`${label}: the session cookie alone answered ${me.status} ${me.body}`);
+  }
+  if (me.setCookies.length > 0) {
+    throw new Error(`${label}: a request with the session cookie set ${JSON.stringify(me.setCookies)}`);
+  }
+  const anonymous = await ask('/hello');
+  if (anonymous.status !== 401) throw new Error(`${label}: a request without the cookie got ${anonymous.status}`);
+  const token = pair.slice(SESSION_COOKIE.length + 1);
+  const other = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+  const forged = await ask('/hello', { Cookie: `${SESSION_COOKIE}=${other}` });
+  if (forged.status !== 401) throw new Error(`${label}: a request with another token got ${forged.status}`);
+  await checkSessionCookie(server, cookie, label);
+  return cookie;
+}
+
+/** The cookie alone is still the user, and the answer sets no cookie (before the warm-up and after the bursts). */
+async function checkSessionCookie(server: Server, cookie: Headers, label: string): Promise<void> {
+  const response = await fetch(server.url('/hello'), { headers: cookie });
+  const body = await response.text();
+  const setCookies = response.headers.getSetCookie();
+  if (response.status !== 200 || body !== BODY || setCookies.length > 0) {
+    throw new Error(`${label}: the session cookie alone answered ${response.status} ${body}, set ${JSON.stringify(setCookies)}`);
+  }
+}
+
+async function burst(
+  server: Server,
+  variant: Variant,
+  adapter: Adapter | '-',
+  cycle: number,
+  headers: Headers,
+): Promise<Burst> {
   const before = (await server.ask('cpu')).cpuMicros!;
-  const result = await drive(server, SECONDS);
+  const result = await drive(server, SECONDS, headers);
   const after = (await server.ask('cpu')).cpuMicros!;
   return {
     variant,
@@ -89,30 +156,75 @@ async function burst(server: Server, variant: Variant, adapter: Adapter | '-', c
   };
 }
 
-interface AdapterRun {
-  bursts: Burst[];
+/** Database statements of one server over the measured bursts (counted after warm-up). */
+interface Statements {
   statements: number;
   writes: number;
+  queries: { text: string; count: number }[];
+  cachedSessions?: number;
 }
 
-/** Starts the variants of one adapter, warms each, then runs CYCLES rounds of one burst per variant. */
+interface AdapterRun {
+  bursts: Burst[];
+  guard: Statements;
+  session: Statements;
+  /** Seconds from the login of (e) to the start of its first measured burst and the end of its last. */
+  sessionWindow?: { from: number; to: number };
+}
+
+const NO_STATEMENTS: Statements = { statements: 0, writes: 0, queries: [] };
+
+function statementsOf(reply: ServerReply): Statements {
+  return {
+    statements: reply.statements ?? 0,
+    writes: reply.writes ?? 0,
+    queries: reply.queries ?? [],
+    cachedSessions: reply.cachedSessions,
+  };
+}
+
+/**
+ * Starts the variants of one adapter (all at once: starting is not measured, and on two cores it takes half the
+ * time), checks and warms each in turn, then runs CYCLES rounds of one burst per variant.
+ *
+ * (e) logs in first, so that its measured bursts go on past a minute after its login: the session's round
+ * (read again after AUTH_PROXY_SYNC_TTL_SECONDS, last_seen_at written once a minute) then falls inside them.
+ */
 async function runAdapter(adapter: Adapter, variants: Variant[]): Promise<AdapterRun> {
   const servers = new Map<Variant, Server>();
+  const headers = new Map<Variant, Headers>();
   const bursts: Burst[] = [];
+  let loggedInAt = 0;
+  let sessionWindow: AdapterRun['sessionWindow'];
   try {
-    for (const variant of variants) {
-      // The hot path never reaches the database; the guard variant keeps its users in the embedded PGlite.
-      const server = await Server.start(variant, adapter, { DATABASE_URL: '' });
-      servers.set(variant, server);
-      await checkVariant(server, variant, `${variant}/${adapter}`);
-      await drive(server, WARMUP_SECONDS);
+    // The hot path never reaches the database; the guard variants keep their users in the embedded PGlite.
+    const started = await Promise.allSettled(variants.map((variant) => Server.start(variant, adapter, { DATABASE_URL: '' })));
+    started.forEach((outcome, i) => outcome.status === 'fulfilled' && servers.set(variants[i]!, outcome.value));
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    const sessionFirst = [...variants].sort((a, b) => Number(b === 'session') - Number(a === 'session'));
+    for (const variant of sessionFirst) {
+      const server = servers.get(variant)!;
+      if (variant === 'session') {
+        loggedInAt = performance.now();
+        headers.set(variant, await sessionLogin(server, `${variant}/${adapter}`));
+      } else {
+        await checkVariant(server, variant, `${variant}/${adapter}`);
+        headers.set(variant, REQUEST_HEADERS);
+      }
+      await drive(server, WARMUP_SECONDS, headers.get(variant)!);
     }
     await servers.get('guard')?.ask('reset');
+    await servers.get('session')?.ask('reset');
     for (let cycle = 0; cycle < CYCLES; cycle += 1) {
       const order = variants.map((_, i) => variants[(i + cycle) % variants.length]!);
       for (const variant of order) {
         const shown = variant === 'raw' ? '-' : adapter;
-        const result = await burst(servers.get(variant)!, variant, shown, cycle);
+        const from = (performance.now() - loggedInAt) / 1000;
+        const result = await burst(servers.get(variant)!, variant, shown, cycle, headers.get(variant)!);
+        if (variant === 'session') {
+          sessionWindow = { from: sessionWindow?.from ?? from, to: (performance.now() - loggedInAt) / 1000 };
+        }
         bursts.push(result);
         console.log(
           `cycle ${cycle + 1}/${CYCLES} ${LABELS[variant]} ${shown}: ${Math.round(result.requestsPerSecond)} req/s, ` +
@@ -120,8 +232,10 @@ async function runAdapter(adapter: Adapter, variants: Variant[]): Promise<Adapte
         );
       }
     }
-    const stats = servers.has('guard') ? await servers.get('guard')!.ask('stats') : {};
-    return { bursts, statements: stats.statements ?? 0, writes: stats.writes ?? 0 };
+    if (servers.has('session')) await checkSessionCookie(servers.get('session')!, headers.get('session')!, `session/${adapter}`);
+    const statsOf = async (variant: Variant) =>
+      servers.has(variant) ? statementsOf(await servers.get(variant)!.ask('stats')) : NO_STATEMENTS;
+    return { bursts, guard: await statsOf('guard'), session: await statsOf('session'), sessionWindow };
   } finally {
     for (const server of servers.values()) await server.stop();
   }
@@ -314,7 +428,15 @@ function chart(rows: { label: string; requestsPerSecond: number; cpu: number; va
   const maxRate = Math.max(...rows.map((r) => r.requestsPerSecond));
   const maxCpu = Math.max(...rows.map((r) => r.cpu));
   const colour = (variant: Variant) =>
-    variant === 'guard' ? '#2b7a3d' : variant === 'jwt' ? '#b5651d' : variant === 'raw' ? '#777' : '#3b6ea8';
+    variant === 'guard'
+      ? '#2b7a3d'
+      : variant === 'session'
+        ? '#6aa84f'
+        : variant === 'jwt'
+          ? '#b5651d'
+          : variant === 'raw'
+            ? '#777'
+            : '#3b6ea8';
   const bars = rows
     .map((row, i) => {
       const y = top + i * rowHeight;
@@ -346,14 +468,16 @@ const millis = (s: Spread) => `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}–
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const express = await runAdapter('express', ['raw', 'none', 'noop', 'guard', 'jwt']);
-  const fastify = await runAdapter('fastify', ['none', 'noop', 'guard', 'jwt']);
+  // Where (e) stands in the rotation puts its last burst late in the last cycle (see runAdapter).
+  const express = await runAdapter('express', ['raw', 'none', 'noop', 'guard', 'jwt', 'session']);
+  const fastify = await runAdapter('fastify', ['none', 'noop', 'guard', 'session', 'jwt']);
   const bursts = [...express.bursts, ...fastify.bursts];
   const profiles = { express: await profileLibraryShare('express'), fastify: await profileLibraryShare('fastify') };
   const cold = await measureColdPath();
   const guardCost = measureGuardCost();
 
-  const keys = [...new Set(bursts.map((b) => `${b.variant}/${b.adapter}`))];
+  const rank = (b: Burst) => (b.adapter === 'fastify' ? 10 : 0) + Object.keys(LABELS).indexOf(b.variant);
+  const keys = [...new Set([...bursts].sort((a, b) => rank(a) - rank(b)).map((b) => `${b.variant}/${b.adapter}`))];
   const rows = keys.map((key) => {
     const same = bursts.filter((b) => `${b.variant}/${b.adapter}` === key);
     return {
@@ -368,7 +492,27 @@ async function main(): Promise<void> {
     };
   });
   const byAdapter = { express: express.bursts, fastify: fastify.bursts };
-  const guardRequests = bursts.filter((b) => b.variant === 'guard').reduce((sum, b) => sum + b.requests, 0);
+  const requestsOf = (variant: Variant, adapter?: Adapter) =>
+    bursts
+      .filter((b) => b.variant === variant && (adapter === undefined || b.adapter === adapter))
+      .reduce((sum, b) => sum + b.requests, 0);
+  const guardRequests = requestsOf('guard');
+  const sessionRequests = requestsOf('session');
+  const perRequest = (count: number, requests: number) => (count === 0 ? '0' : (count / requests).toExponential(1));
+  const sessionSteadyState = (run: AdapterRun, adapter: Adapter) => {
+    const requests = requestsOf('session', adapter);
+    const queries = run.session.queries
+      .map((q) => `${q.count} × \`${q.text.length > 64 ? `${q.text.slice(0, 64)}…` : q.text}\``)
+      .join(', ');
+    const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+    const window = run.sessionWindow;
+    return (
+      `${adapter === 'express' ? 'Express' : 'Fastify'}: ${plural(run.session.statements, 'statement')} and ${plural(run.session.writes, 'write')} over ${requests.toLocaleString('en')} requests ` +
+      `(${perRequest(run.session.statements, requests)} and ${perRequest(run.session.writes, requests)} per request)` +
+      (window ? ` in bursts from ${window.from.toFixed(0)} s to ${window.to.toFixed(0)} s after the login` : '') +
+      (queries ? `: ${queries}` : '')
+    );
+  };
   const ratioRow = (title: string, compute: (of: (variant: Variant) => Burst) => number, show = percent) =>
     `| ${title} | ${show(perCycle(byAdapter.express, compute))} | ${show(perCycle(byAdapter.fastify, compute))} |`;
   const rate = (of: (v: Variant) => Burst, a: Variant, b: Variant) =>
@@ -405,6 +549,12 @@ async function main(): Promise<void> {
     ratioRow("(b')/(b) throughput: a global guard and a database module", (of) => rate(of, 'noop', 'none')),
     ratioRow('server CPU per request added, (c) − (b)', (of) => cost(of, 'guard', 'none'), micros),
     ratioRow("server CPU per request added by the library alone, (c) − (b')", (of) => cost(of, 'guard', 'noop'), micros),
+    ratioRow(
+      'CPU per request: session cookie vs headers, (e) / (c)',
+      (of) => (100 * of('session').cpuMicrosPerRequest) / of('guard').cpuMicrosPerRequest,
+    ),
+    ratioRow('server CPU per request, session cookie − headers, (e) − (c)', (of) => cost(of, 'session', 'guard'), micros),
+    ratioRow('(e)/(c) throughput: session cookie vs headers', (of) => rate(of, 'session', 'guard')),
     '',
     `The library's own work per request, timed in-process without sockets (bench/guard-cost.ts: pre-routing inspection and TrustedHeaderGuard for a cached user, minus an allow-all guard on the same request objects; ${guardCost.rounds} alternating rounds of ${guardCost.iterations.toLocaleString('en')}): ` +
       `${(guardCost.libraryNsPerRequest / 1000).toFixed(2)} µs (${(guardCost.minNs / 1000).toFixed(2)} to ${(guardCost.maxNs / 1000).toFixed(2)}), that is ` +
@@ -427,8 +577,14 @@ async function main(): Promise<void> {
         `| ${label} | ${profiles.express.baseline[field].toFixed(1)} | ${profiles.express.guard[field].toFixed(1)} | ${profiles.fastify.baseline[field].toFixed(1)} | ${profiles.fastify.guard[field].toFixed(1)} |`,
     ),
     '',
-    `Steady state (c): ${express.statements + fastify.statements} database statements and ${express.writes + fastify.writes} writes over ${guardRequests.toLocaleString('en')} authenticated requests in the measured bursts (TypeORM logger, counted after warm-up). ` +
+    `Steady state (c): ${express.guard.statements + fastify.guard.statements} database statements and ${express.guard.writes + fastify.guard.writes} writes over ${guardRequests.toLocaleString('en')} authenticated requests in the measured bursts (TypeORM logger, counted after warm-up). ` +
       'Any statements are the re-read of the user once its cache entry is older than AUTH_PROXY_SYNC_TTL_SECONDS (60 s; 2 reads, no write).',
+    '',
+    `Steady state (e), requests carrying only the session cookie of one user (logged in once with the identity headers before the warm-up): ` +
+      `${express.session.statements + fastify.session.statements} database statements and ${express.session.writes + fastify.session.writes} writes over ${sessionRequests.toLocaleString('en')} requests in the measured bursts ` +
+      `(TypeORM logger, counted after warm-up). ${sessionSteadyState(express, 'express')}. ${sessionSteadyState(fastify, 'fastify')}. ` +
+      'By design the session is read again once its cache entry is older than AUTH_PROXY_SYNC_TTL_SECONDS (60 s), the user likewise, and last_seen_at is written at most once a minute per session, ' +
+      `so bursts that go on past a minute after the login include one such round. A cookie-only request was answered as the user without setting a cookie before the warm-up and after the bursts; sessions cached at the end: ${express.session.cachedSessions ?? '-'} (Express), ${fastify.session.cachedSessions ?? '-'} (Fastify).`,
     '',
     `## Cold path (${cold.database})`,
     '',

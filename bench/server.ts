@@ -7,11 +7,14 @@
  *   noop   Nest with a global guard that allows everything and the database the guard variant uses (TypeORM,
  *          embedded PGlite unless DATABASE_URL): everything `guard` has but the library
  *   guard  Nest with TrustedHeaderGuard as the global guard (users in embedded PGlite, or DATABASE_URL)
+ *   session  `guard` with persistent sessions (`session: 'persistent'`, cookie without Secure), plus GET
+ *          /bench/me: the driver logs in once with the identity headers, then sends only the session cookie
  *   jwt    Nest with passport-jwt verifying an HS256 bearer token (what teams use instead)
  *   cold   `guard` plus the admin API and GET /bench/me: first logins, mapping changes, cache memory
  *
  * The driver asks for counters over the IPC channel, so no variant serves a route the others lack:
- * `cpu` (process CPU time), `stats` (database statements since `reset`), `memory` (after a full GC).
+ * `cpu` (process CPU time), `stats` (database statements since `reset`, by statement), `memory` (after a
+ * full GC).
  */
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, type DynamicModule } from '@nestjs/common';
@@ -29,6 +32,7 @@ import {
   type AuthenticatedUser,
 } from 'nestjs-trusted-header';
 import { TrustedHeaderAdminModule } from 'nestjs-trusted-header/admin';
+import { SessionStore } from 'nestjs-trusted-header/building-blocks';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { openDatabase } from '../apps/reference-app/src/database/open-database.js';
@@ -39,9 +43,13 @@ const BODY = { ok: true, user: 'bench-user' };
 class StatementCounter implements TypeOrmLogger {
   statements = 0;
   writes = 0;
+  /** Each distinct statement (its first line, whitespace collapsed) and how often it ran. */
+  readonly seen = new Map<string, number>();
   logQuery(query: string): void {
     this.statements += 1;
     if (/^\s*(INSERT|UPDATE|DELETE)\b/i.test(query)) this.writes += 1;
+    const text = query.replace(/\s+/g, ' ').trim().slice(0, 120);
+    this.seen.set(text, (this.seen.get(text) ?? 0) + 1);
   }
   logQueryError(): void {}
   logQuerySlow(): void {}
@@ -111,30 +119,49 @@ class BenchModule {
       };
     }
     const cold = variant === 'cold';
+    const session = variant === 'session';
     return {
       module: BenchModule,
       imports: [
         TypeOrmModule.forRoot({ ...database.options, logger: counter, logging: ['query'] }),
-        TrustedHeaderModule.forRoot({ createUnknownUser: true, adminGroups: ['bench-admins'], cacheMaxEntries: 10_000 }),
+        TrustedHeaderModule.forRoot({
+          createUnknownUser: true,
+          adminGroups: ['bench-admins'],
+          cacheMaxEntries: 10_000,
+          ...(session ? { session: 'persistent' as const, sessionCookieSecure: false } : {}),
+        }),
         ...(cold ? [TrustedHeaderAdminModule.forRoot({ path: 'admin' })] : []),
       ],
-      controllers: cold ? [HelloController, BenchMeController] : [HelloController],
+      controllers: cold || session ? [HelloController, BenchMeController] : [HelloController],
       providers: [{ provide: APP_GUARD, useExisting: TrustedHeaderGuard }],
     };
   }
 }
 
-function answer(request: ServerRequest, identityCache: () => number | undefined): ServerReply {
-  if (request === 'stats') return { statements: counter.statements, writes: counter.writes };
+interface Caches {
+  identities: () => number | undefined;
+  sessions: () => number | undefined;
+}
+
+function answer(request: ServerRequest, caches: Caches): ServerReply {
+  if (request === 'stats') {
+    return {
+      statements: counter.statements,
+      writes: counter.writes,
+      queries: [...counter.seen].map(([text, count]) => ({ text, count })),
+      cachedSessions: caches.sessions(),
+    };
+  }
   if (request === 'reset') {
     counter.statements = 0;
     counter.writes = 0;
+    counter.seen.clear();
     return {};
   }
   if (request === 'memory') {
     (globalThis as { gc?: () => void }).gc?.();
     const { rss, heapUsed } = process.memoryUsage();
-    return { rss, heapUsed, cachedIdentities: identityCache() };
+    return { rss, heapUsed, cachedIdentities: caches.identities() };
   }
   const { user, system } = process.cpuUsage();
   return { cpuMicros: user + system };
@@ -143,8 +170,8 @@ function answer(request: ServerRequest, identityCache: () => number | undefined)
 async function main(): Promise<void> {
   const [variant = 'none', adapter = 'express', portText = '0'] = process.argv.slice(2);
   const port = Number(portText);
-  let identityCache: () => number | undefined = () => undefined;
-  process.on('message', (request: ServerRequest) => process.send?.(answer(request, identityCache)));
+  const caches: Caches = { identities: () => undefined, sessions: () => undefined };
+  process.on('message', (request: ServerRequest) => process.send?.(answer(request, caches)));
   if (variant === 'raw') {
     const payload = JSON.stringify(BODY);
     createServer((_request, response) => {
@@ -158,9 +185,13 @@ async function main(): Promise<void> {
     { logger: ['error', 'warn'] },
   );
   await app.listen(port, '127.0.0.1');
-  if (variant === 'guard' || variant === 'cold') {
+  if (variant === 'guard' || variant === 'cold' || variant === 'session') {
     const sync = app.get(UserSyncService);
-    identityCache = () => sync.cachedIdentityCount;
+    caches.identities = () => sync.cachedIdentityCount;
+  }
+  if (variant === 'session') {
+    const sessions = app.get(SessionStore);
+    caches.sessions = () => sessions.cachedSessionCount;
   }
   console.log('READY');
 }

@@ -8,9 +8,12 @@ export type ServerRequest = 'cpu' | 'stats' | 'reset' | 'memory';
 export interface ServerReply {
   /** Process CPU time (user + system) since start. */
   cpuMicros?: number;
-  /** Database statements and writes since the last reset (guard variants). */
+  /** Database statements and writes since the last reset (guard variants), and each distinct statement. */
   statements?: number;
   writes?: number;
+  queries?: { text: string; count: number }[];
+  /** Sessions the session variant's cache holds. */
+  cachedSessions?: number;
   /** After a full GC when the process runs with --expose-gc. */
   rss?: number;
   heapUsed?: number;
