@@ -232,6 +232,16 @@ describe.each(ADAPTERS)('persistent sessions (%s)', (adapter) => {
         expect(await sessionsOf('same-user')).toHaveLength(1);
       });
 
+      it("through plain AuthGuard('trusted-header') too: the login sets the cookie, the cookie alone is the user", async () => {
+        const login = await api().request('/probe/passport', as('passport-session', staff));
+        expect(login.body).toEqual({ username: 'passport-session' });
+        const tokens = issuedTokens(login);
+        expect(tokens).toHaveLength(1);
+        const later = await api().request('/probe/passport', [withCookie(tokens[0]!)]);
+        expect(later.body).toEqual({ username: 'passport-session' });
+        expect(setCookieLines(later)).toEqual([]);
+      });
+
       it('with the session, the user keeps the groups of the last login (a @Groups route passes)', async () => {
         const token = await logIn('grouped');
         const response = await api().request('/probe/class', [withCookie(token)]);

@@ -4,7 +4,7 @@ import { PassportModule } from '@nestjs/passport';
 import { resolveTrustedHeaderOptions } from './config/resolve-options.js';
 import type { ResolvedTrustedHeaderOptions, TrustedHeaderOptions } from './config/trusted-header-options.js';
 import { TrustedHeaderGuard } from './guards/trusted-header.guard.js';
-import { RequestInspector } from './request/request-inspector.service.js';
+import { FASTIFY_REPLY, RequestInspector } from './request/request-inspector.service.js';
 import { TrustedHeaderMiddleware } from './request/trusted-header.middleware.js';
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 import { DatabaseGate } from './persistence/database-gate.service.js';
@@ -97,12 +97,27 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
     };
     if (type === 'fastify') {
       const fastify = adapter!.getInstance<{
-        addHook(name: 'onRequest', hook: (request: unknown, reply: unknown, done: () => void) => void): void;
+        addHook(
+          name: 'onRequest',
+          hook: (request: Record<string, unknown>, reply: unknown, done: () => void) => void,
+        ): void;
+        decorateRequest(name: string, value: null): void;
       }>();
-      fastify.addHook('onRequest', (request, reply, done) => {
-        this.inspector.inspect(request, reply);
-        done();
-      });
+      if (this.options.session === null) {
+        fastify.addHook('onRequest', (request, _reply, done) => {
+          this.inspector.inspect(request);
+          done();
+        });
+      } else {
+        // Sessions set cookies, also through AuthGuard('trusted-header'), which hands the strategy only the
+        // request: the reply rides on it, declared up front so that every Fastify request keeps one shape.
+        fastify.decorateRequest(FASTIFY_REPLY, null);
+        fastify.addHook('onRequest', (request, reply, done) => {
+          request[FASTIFY_REPLY] = reply;
+          this.inspector.inspect(request);
+          done();
+        });
+      }
       addLogoutRoute();
       return;
     }
@@ -110,8 +125,9 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
       const express = adapter!.getInstance<{
         use(middleware: (request: unknown, response: unknown, next: () => void) => void): void;
       }>();
-      express.use((request, response, next) => {
-        this.inspector.inspect(request, response);
+      // Express puts the response on its request as `res`: nothing to keep.
+      express.use((request, _response, next) => {
+        this.inspector.inspect(request);
         next();
       });
       addLogoutRoute();

@@ -15,7 +15,7 @@ import { incomingMessageOf, type RequestInspection } from './request-inspection.
 interface RequestState {
   readonly inspection: RequestInspection;
   identity?: IdentityResult;
-  /** The adapter's response (Express response, Fastify reply), where a session cookie is set. */
+  /** The adapter's response, kept only for adapters whose request does not lead to it (see responseOf). */
   response?: unknown;
 }
 
@@ -44,6 +44,9 @@ function mayBeTruncated(message: IncomingMessage): boolean {
   return limit > 0 && entries >= limit;
 }
 
+/** Property of Fastify requests (declared with decorateRequest) holding the reply, when sessions are on. */
+export const FASTIFY_REPLY = 'trustedHeaderReply';
+
 /** Trusted peers have nothing stripped: one shared empty list rather than one per request. */
 const NOTHING_STRIPPED: readonly string[] = Object.freeze([]);
 
@@ -67,29 +70,41 @@ export class RequestInspector {
   private readonly untrustedWarnings: LogThrottle;
   private readonly untrustedWarningBudget = new LogBudget(10, 1_000);
   private readonly states = new WeakMap<IncomingMessage, RequestState>();
+  private readonly keepsResponses: boolean;
 
   constructor(@Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions) {
     this.readIdentity = compileIdentityReader(options.identity);
     this.isIdentityHeader = compileIdentityHeaderMatcher(options.identity);
     this.untrustedWarnings = new LogThrottle(options.untrustedWarningIntervalMs);
+    this.keepsResponses = options.session !== null;
   }
 
   /**
    * The trust decision for the request's peer, made (and identity headers of an untrusted peer removed) on the
-   * first call. The request hook passes the adapter's response too, kept for setting the session cookie.
+   * first call. `response` is kept only where the request cannot lead to it (see responseOf) and sessions,
+   * which set cookies, are on.
    */
   inspect(request: unknown, response?: unknown): RequestInspection {
     const message = incomingMessageOf(request);
     if (message === undefined) return NOT_A_REQUEST;
     const state = this.stateOf(message);
-    if (response !== undefined) state.response ??= response;
+    if (response !== undefined && this.keepsResponses) state.response ??= response;
     return state.inspection;
   }
 
-  /** The response recorded by the request hook, if any. */
+  /**
+   * The adapter's response to a request, where a session cookie is set: Fastify's reply, which the request hook
+   * puts on the Fastify request (FASTIFY_REPLY); Express's response, which Express puts on its request as `res`;
+   * otherwise what `inspect` kept. Not kept beside every request: a WeakMap value that references its key (a
+   * reply references its request) is an ephemeron V8 must revisit while marking, and in the benchmark that
+   * added 10 µs of garbage collection to every request on Fastify.
+   */
   responseOf(request: unknown): unknown {
+    const reply = (request as Record<string, unknown> | null | undefined)?.[FASTIFY_REPLY];
+    if (reply !== undefined && reply !== null) return reply;
     const message = incomingMessageOf(request);
-    return message === undefined ? undefined : this.states.get(message)?.response;
+    if (message === undefined) return undefined;
+    return (message as { res?: unknown }).res ?? this.states.get(message)?.response;
   }
 
   /** The identity the request asserts: anonymous unless the peer is trusted. Parsed once, on first use. */

@@ -40,7 +40,7 @@ export class LogoutService {
   async logOut(request: unknown, response: unknown): Promise<LogoutAnswer> {
     const message = incomingMessageOf(request);
     if (message === undefined) return refusal('missing_identity', 'Not an HTTP request');
-    const inspection = this.inspector.inspect(request, response);
+    const inspection = this.inspector.inspect(request);
     const crossSite = crossSiteProblem(message, this.options.csrf);
     if (crossSite !== null) {
       this.logger.warn(`cross_site_request: logout refused: ${crossSite}`);

@@ -109,7 +109,7 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
     const session: SessionRequest | null = this.sessions.enabled
       ? {
           message: message!,
-          response: response ?? this.inspector.responseOf(request) ?? (message as { res?: unknown }).res,
+          response: response ?? this.inspector.responseOf(request),
           peer: inspection.peer,
           cookie,
         }
