@@ -75,12 +75,15 @@ describe.each(ADAPTERS)('home page (%s)', (adapter) => {
       }
     });
 
-    // The test app serves /docs on Express only (see test-app.ts).
-    (adapter === 'express' ? it : it.skip)('is not in the OpenAPI document', async () => {
-      const document = await context.api.request('/docs/openapi.json');
-      expect(Object.keys(document.body.paths)).toContain('/me');
-      expect(Object.keys(document.body.paths)).not.toContain('/');
-    });
+    // The document is built from the controllers, the same on both adapters; the test app serves /docs on
+    // Express only (see test-app.ts), so it is checked there.
+    if (adapter === 'express') {
+      it('is not in the OpenAPI document', async () => {
+        const document = await context.api.request('/docs/openapi.json');
+        expect(Object.keys(document.body.paths)).toContain('/me');
+        expect(Object.keys(document.body.paths)).not.toContain('/');
+      });
+    }
   });
 
   describe('with persistent sessions and a logout URL on another origin', () => {
