@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { All, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { CurrentUser, Groups, Public } from 'nestjs-trusted-header';
 import { TRUSTED_HEADER_STRATEGY } from 'nestjs-trusted-header/building-blocks';
@@ -53,6 +53,13 @@ export class ProbeController {
   @Post('echo')
   @HttpCode(200)
   echo(@CurrentUser('username') username: string) {
+    return { username };
+  }
+
+  /** Every method, WebDAV's and the other ones Node parses too: the cross-site check must cover them all. */
+  @All('any-method')
+  @HttpCode(200)
+  anyMethod(@CurrentUser('username') username: string) {
     return { username };
   }
 

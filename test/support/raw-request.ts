@@ -19,6 +19,8 @@ export interface RawRequestOptions {
   /** Source address of the client socket: 127.0.0.2 is an untrusted peer on this machine. */
   localAddress?: string;
   host?: string;
+  /** Bytes sent after the header block, as they are (no Content-Length is added). */
+  body?: string | Buffer;
 }
 
 /**
@@ -26,13 +28,14 @@ export interface RawRequestOptions {
  * duplicate headers, refuse some names, re-encode values); attacks need exact bytes on the wire.
  */
 export function rawRequest(options: RawRequestOptions): Promise<RawResponse> {
-  const { port, path = '/me', method = 'GET', headers = [], localAddress, host = '127.0.0.1' } = options;
+  const { port, path = '/me', method = 'GET', headers = [], localAddress, host = '127.0.0.1', body } = options;
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host, localAddress });
     const chunks: Buffer[] = [];
     socket.setTimeout(30_000, () => socket.destroy(new Error('raw request timed out')));
     socket.on('connect', () => {
-      const head = [`${method} ${path} HTTP/1.1`, `Host: ${host}:${port}`, 'Connection: close'];
+      const hostName = host.includes(':') ? `[${host}]` : host;
+      const head = [`${method} ${path} HTTP/1.1`, `Host: ${hostName}:${port}`, 'Connection: close'];
       const parts: Buffer[] = [Buffer.from(head.join('\r\n') + '\r\n', 'latin1')];
       for (const [name, value] of headers) {
         parts.push(
@@ -42,6 +45,7 @@ export function rawRequest(options: RawRequestOptions): Promise<RawResponse> {
         );
       }
       parts.push(Buffer.from('\r\n'));
+      if (body !== undefined) parts.push(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
       socket.write(Buffer.concat(parts));
     });
     socket.on('data', (chunk) => chunks.push(chunk));

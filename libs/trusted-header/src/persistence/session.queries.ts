@@ -36,20 +36,28 @@ export async function findSessionByTokenHash(
   return row;
 }
 
+/**
+ * Starts a session of an enabled user; undefined when the user is disabled (or gone) by now. The user's row is
+ * share-locked: a disabling under way (which locks the row to update it) is waited for and then seen, and one
+ * that comes after waits for this session to commit, so that its revocation of the user's sessions includes it.
+ * Without the lock a login racing the disabling could leave a live session behind, back in force once the user
+ * is enabled again.
+ */
 export async function insertSession(
   runner: QueryRunner,
   session: { tokenHash: string; userId: string; maxSeconds: number; userAgent: string | null; peer: string | null },
-): Promise<SessionRecord> {
+): Promise<SessionRecord | undefined> {
   const [row] = await rowsOf<SessionRecord>(
     runner,
     `WITH s AS (
        INSERT INTO auth_proxy_sessions (token_hash, user_id, expires_at, user_agent, peer)
-       VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)
+       SELECT $1, u.id, now() + make_interval(secs => $3), $4, $5
+         FROM auth_proxy_users u WHERE u.id = $2 AND NOT u.disabled FOR SHARE
        RETURNING *)
      SELECT ${RECORD} FROM s JOIN auth_proxy_users u ON u.id = s.user_id`,
     [session.tokenHash, session.userId, session.maxSeconds, session.userAgent, session.peer],
   );
-  return row!;
+  return row;
 }
 
 /** Ends one live session; returns whether this call ended it. */

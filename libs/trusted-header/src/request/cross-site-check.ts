@@ -1,13 +1,21 @@
 import type { IncomingMessage } from 'node:http';
 import type { ResolvedCsrfOptions } from '../config/trusted-header-options.js';
 
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/**
+ * The methods that are never checked, as in Go's CrossOriginProtection: GET, HEAD and OPTIONS are safe by
+ * RFC 9110 (and OPTIONS is the CORS preflight, sent without credentials). Every other method is checked: not
+ * only POST, PUT, PATCH and DELETE, but WebDAV's PROPPATCH, MKCOL, COPY, MOVE, LOCK and the others Node parses
+ * and an `@All()` or `@Proppatch()` route accepts. A CORS policy that lets another origin send them says the
+ * origin may; it does not say the user meant to.
+ */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Whether an authenticated request may have been sent by another site: the detail of the refusal, or null.
  *
  * A browser sends the proxy's cookie (hence our identity headers) and our session cookie with cross-site
- * requests, so an unsafe method is accepted only when the browser says it came from this origin:
+ * requests, so any method but GET, HEAD and OPTIONS is accepted only when the browser says it came from this
+ * origin:
  * 1. an origin in AUTH_PROXY_ALLOWED_ORIGINS passes;
  * 2. otherwise `Sec-Fetch-Site` decides where the browser sent it: `same-origin` or `none` (typed, bookmarked);
  * 3. without it (older browsers), `Origin` must name this host;
@@ -21,7 +29,7 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export function crossSiteProblem(message: IncomingMessage, options: ResolvedCsrfOptions): string | null {
   // The method first: Node builds `headers` from the raw lines on first use, which safe requests never need.
   const method = message.method;
-  if (!options.enabled || method === undefined || !UNSAFE_METHODS.has(method)) return null;
+  if (!options.enabled || method === undefined || SAFE_METHODS.has(method)) return null;
   const headers = message.headers;
   const origin = headers.origin;
   if (typeof origin === 'string' && options.allowedOrigins.has(origin)) return null;

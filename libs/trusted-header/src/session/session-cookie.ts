@@ -1,5 +1,6 @@
 import { serialize } from 'cookie';
 import type { ResolvedSessionOptions } from '../config/trusted-header-options.js';
+import { trimAsciiWhitespace } from '../identity/header-value.js';
 
 export type SessionCookie =
   | { readonly kind: 'none' }
@@ -17,6 +18,11 @@ const MANY: SessionCookie = Object.freeze({ kind: 'many' });
  * first of two equal names and drop the other silently, and a cookie planted beside ours (by a sibling
  * subdomain, or a script on a non-`__Host-` setup) must be seen as a second value, not resolved in anyone's
  * favour. Only the one name is looked for; nothing else is decoded.
+ *
+ * Around a name and a value only spaces and tabs are trimmed, as browsers write them. String.prototype.trim
+ * would also remove U+00A0 (one byte, 0xA0, in a header decoded as latin1): a cookie named `\xa0__Host-…` is a
+ * cookie of another name to the browser, one without the `__Host-` rules, which a sibling subdomain may set,
+ * and read as ours it would plant that subdomain's session in the victim's browser (a `__Host-` prefix bypass).
  */
 export function readSessionCookie(rawHeaders: readonly string[], cookieName: string): SessionCookie {
   let found: string | undefined;
@@ -25,9 +31,9 @@ export function readSessionCookie(rawHeaders: readonly string[], cookieName: str
     if (name.length !== 6 || name.toLowerCase() !== 'cookie') continue;
     for (const pair of rawHeaders[i + 1]!.split(';')) {
       const equals = pair.indexOf('=');
-      if (equals < 0 || pair.slice(0, equals).trim() !== cookieName) continue;
+      if (equals < 0 || trimAsciiWhitespace(pair.slice(0, equals)) !== cookieName) continue;
       if (found !== undefined) return MANY;
-      found = unquote(pair.slice(equals + 1).trim());
+      found = unquote(trimAsciiWhitespace(pair.slice(equals + 1)));
     }
   }
   return found === undefined ? NONE : { kind: 'one', value: found };

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import type { QueryRunner } from 'typeorm';
 import { LogThrottle } from '../common/log-throttle.js';
 import type { ResolvedSessionOptions, ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { InvalidSessionError, UserDisabledError } from '../errors/domain-errors.js';
@@ -124,7 +125,7 @@ export class SessionStore {
     const settings = this.requireSettings();
     const token = newSessionToken();
     const hash = sessionTokenHash(token);
-    const record = await this.gate.transaction(async (runner) => {
+    const committed = this.inTransaction(async (runner) => {
       if (replacing !== null && (await revokeSession(runner, replacing.id, 'replaced'))) {
         await recordAuditEvent(runner, {
           type: 'session_revoked',
@@ -143,6 +144,8 @@ export class SessionStore {
         userAgent: cleanUserAgent(origin.userAgent),
         peer: origin.peer ?? null,
       });
+      // Disabled since the login read the user: no session (the transaction, a replacement included, rolls back).
+      if (created === undefined) throw new UserDisabledError();
       await recordAuditEvent(runner, {
         type: 'session_created',
         actorType: 'proxy',
@@ -153,7 +156,8 @@ export class SessionStore {
       });
       return created;
     });
-    if (replacing !== null) this.forgetSession(replacing.id);
+    if (replacing !== null) this.forgetOnCommit(committed, replacing.id);
+    const record = await this.gate.bounded(committed);
     this.cache?.set(token, this.liveOf(record));
     this.logger.log(`session_created: ${JSON.stringify(user.username)} through ${origin.peer ?? 'unknown'}`);
     return token;
@@ -161,7 +165,7 @@ export class SessionStore {
 
   /** Ends a session (logout); returns whether this call ended it. */
   async end(session: LiveSession, reason: SessionEndReason, by: SessionEnder): Promise<boolean> {
-    const ended = await this.gate.transaction(async (runner) => {
+    const committed = this.inTransaction(async (runner) => {
       if (!(await revokeSession(runner, session.id, reason))) return false;
       await recordAuditEvent(runner, {
         type: 'session_revoked',
@@ -173,7 +177,8 @@ export class SessionStore {
       });
       return true;
     });
-    this.forgetSession(session.id);
+    this.forgetOnCommit(committed, session.id);
+    const ended = await this.gate.bounded(committed);
     if (ended) this.logger.log(`session_revoked: ${JSON.stringify(session.username)} (${reason})`);
     return ended;
   }
@@ -190,7 +195,28 @@ export class SessionStore {
     return this.cache?.size ?? 0;
   }
 
+  /** One transaction, not bounded: the caller bounds its wait, and the work may still commit after that. */
+  private inTransaction<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    return this.gate.withRunner((runner) => this.gate.inTransaction(runner, () => work(runner)));
+  }
+
+  /**
+   * Forgets the session once the transaction that ends it has committed, before the request that ended it
+   * answers, and also when that request stopped waiting first (503): a commit that came late must not leave
+   * the ended session in memory for the rest of its cache lifetime.
+   */
+  private forgetOnCommit(committed: Promise<unknown>, id: string): void {
+    committed.then(
+      () => this.forgetSession(id),
+      () => undefined,
+    );
+  }
+
   private forgetSession(id: string): void {
+    // A read of the session under way may have been made before it ended: it must not be cached, nor be
+    // joined by a request that comes after the end (its loads are keyed by token, so all of them are let go).
+    this.generation += 1;
+    this.inFlight.clear();
     if (this.cache === null) return;
     for (const [token, session] of this.cache.entries()) {
       if (session.id === id) this.cache.delete(token);

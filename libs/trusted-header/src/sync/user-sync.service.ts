@@ -67,6 +67,11 @@ export class UserSyncService {
    */
   private readonly byId: LRUCache<string, SyncOutcome> | null;
   private readonly byIdInFlight = new Map<string, Promise<SyncOutcome>>();
+  /**
+   * Bumped when a sync rewrites a user: a read by id under way may have been made before the write (a group the
+   * proxy has just removed), so it is neither cached nor joined by a request that comes after the write.
+   */
+  private byIdGeneration = 0;
   private readonly invalidationListeners: (() => void)[] = [];
 
   constructor(
@@ -112,6 +117,7 @@ export class UserSyncService {
     let pending = this.byIdInFlight.get(id);
     if (pending === undefined) {
       const generation = this.generation;
+      const byIdGeneration = this.byIdGeneration;
       const load = this.gate.withRunner(async (runner) => {
         const user = await findUserWithExternalGroups(runner, id);
         if (!user) throw new UnknownUserError();
@@ -123,7 +129,7 @@ export class UserSyncService {
       load
         .then(
           (outcome) => {
-            if (this.generation === generation) this.byId?.set(id, outcome);
+            if (this.generation === generation && this.byIdGeneration === byIdGeneration) this.byId?.set(id, outcome);
           },
           () => undefined,
         )
@@ -157,6 +163,12 @@ export class UserSyncService {
     for (const listener of this.invalidationListeners) listener();
   }
 
+  private forgetUserById(id: string): void {
+    this.byIdGeneration += 1;
+    this.byId?.delete(id);
+    this.byIdInFlight.delete(id);
+  }
+
   /**
    * The shared load stays registered until it settles, even when its waiters have timed out, so a slow row pins
    * one connection, not one per request; each waiter applies its own time bound.
@@ -176,7 +188,7 @@ export class UserSyncService {
             if (wrote) {
               this.cache?.replace(identity, outcome);
               // A session of this user must see what the sync just stored, not what was stored before.
-              if (!outcome.disabled) this.byId?.delete(outcome.user.id);
+              if (!outcome.disabled) this.forgetUserById(outcome.user.id);
             } else this.cache?.add(identity, outcome);
           },
           () => undefined,
@@ -296,11 +308,7 @@ export class UserSyncService {
     return identity.email;
   }
 
-  private async enabled(
-    runner: QueryRunner,
-    user: UserRow,
-    identity: Pick<Identity, 'groups'>,
-  ): Promise<SyncOutcome> {
+  private async enabled(runner: QueryRunner, user: UserRow, identity: Pick<Identity, 'groups'>): Promise<SyncOutcome> {
     const groups = new Set(
       (
         await effectiveGroups(
