@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { DatabaseGate } from 'nestjs-trusted-header/building-blocks';
+import { chromium } from 'playwright-core';
 import type { TrustedHeaderOptions } from 'nestjs-trusted-header';
 import type { RawResponse } from './support/raw-request.js';
 import { ADAPTERS, startTestApp, useTestApp, type TestApp } from './support/test-app.js';
@@ -14,6 +17,9 @@ import { createTestDatabase, type TestDatabase } from './support/test-database.j
 type Header = [name: string, value: string | Buffer];
 
 const COOKIE = '__Host-trusted_header_session';
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = spawnSync('sh', ['-c', `command -v ${CHROMIUM}`]).status === 0;
+if (!hasChromium) console.warn('SKIPPED the Chromium check of planted cookie names: chromium not installed');
 const NBSP = Buffer.from([0xa0]);
 
 const as = (username: string, ...extra: Header[]): Header[] => [['Remote-User', username], ...extra];
@@ -137,6 +143,49 @@ describe.each(ADAPTERS)('session attacks (%s)', (adapter) => {
         username: 'nbsp-victim',
       });
     });
+
+    (hasChromium ? it : it.skip)(
+      "Chromium sends a sibling subdomain's U+00A0 cookie as its own bytes; it logs nobody in",
+      async () => {
+        const attacker = await logIn('chromium-attacker');
+        // sib.example.test plants the cookie for the whole site; echo.example.test shows what the browser sends.
+        const sibling: Server = createServer((request, response) => {
+          if (request.headers.host?.startsWith('sib.')) {
+            const planted = Buffer.concat([NBSP, Buffer.from(`${COOKIE}=${attacker}; Domain=example.test; Path=/`)]);
+            response.socket!.end(
+              Buffer.concat([
+                Buffer.from('HTTP/1.1 200 OK\r\nSet-Cookie: '),
+                planted,
+                Buffer.from('\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'),
+              ]),
+            );
+            return;
+          }
+          const index = request.rawHeaders.findIndex((name, i) => i % 2 === 0 && name.toLowerCase() === 'cookie');
+          response.end(index < 0 ? '' : Buffer.from(request.rawHeaders[index + 1]!, 'latin1').toString('hex'));
+        });
+        await new Promise<void>((resolve) => sibling.listen(0, '127.0.0.1', resolve));
+        const siblingPort = (sibling.address() as { port: number }).port;
+        const browser = await chromium.launch({
+          executablePath: CHROMIUM,
+          args: ['--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP *.example.test 127.0.0.1'],
+        });
+        try {
+          const page = await browser.newPage();
+          await page.goto(`http://sib.example.test:${siblingPort}/`);
+          const sent = await (await page.goto(`http://echo.example.test:${siblingPort}/`))!.text();
+          expect(sent).toBe(Buffer.concat([NBSP, Buffer.from(`${COOKIE}=${attacker}`)]).toString('hex'));
+          const answer = await page.goto(`http://app.example.test:${api().port}/me`);
+          expect({ status: answer!.status(), body: await answer!.json() }).toMatchObject({
+            status: 401,
+            body: { reason: 'missing_identity' },
+          });
+        } finally {
+          await browser.close();
+          await new Promise((resolve) => sibling.close(resolve));
+        }
+      },
+    );
 
     it('spaces and tabs around a pair (what browsers and proxies write) still name the session', async () => {
       const token = await logIn('ows');
