@@ -15,6 +15,7 @@ import {
   TrustedHeaderModule,
   type TrustedHeaderOptions,
 } from 'nestjs-trusted-header';
+import { TrustedHeaderAdminModule } from 'nestjs-trusted-header/admin';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { DataSource } from 'typeorm';
 import { CapturedLogger } from './support/captured-logger.js';
@@ -29,6 +30,7 @@ interface TokenUser {
   username: string;
   groups: string[];
   via: 'token';
+  isAdmin?: boolean;
 }
 
 /** The application's own API-token strategy, as a user of the library registers it. */
@@ -38,8 +40,9 @@ class ApiJwtStrategy extends PassportStrategy(JwtStrategy, 'jwt') {
     super({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: SECRET, algorithms: ['HS256'] });
   }
 
-  validate(payload: { sub: string; groups?: string[] }): TokenUser {
-    return { username: payload.sub, groups: payload.groups ?? [], via: 'token' };
+  validate(payload: { sub: string; groups?: string[]; isAdmin?: boolean }): TokenUser {
+    // Claims passed through as they are, as many applications do: a token may say isAdmin.
+    return { username: payload.sub, groups: payload.groups ?? [], via: 'token', isAdmin: payload.isAdmin };
   }
 }
 
@@ -164,7 +167,11 @@ function useApiApp(
   beforeAll(async () => {
     database = await createTestDatabase();
     const moduleRef = await Test.createTestingModule({
-      imports: [TypeOrmModule.forRoot(await database.options()), TrustedHeaderModule.forRoot(options)],
+      imports: [
+        TypeOrmModule.forRoot(await database.options()),
+        TrustedHeaderModule.forRoot(options),
+        TrustedHeaderAdminModule.forRoot({ path: 'admin' }),
+      ],
       controllers: [ApiController, ApiV2Controller, BrowserController, ChainController],
       providers: [ApiJwtStrategy, { provide: APP_GUARD, useClass: globalGuard }],
     })
@@ -487,5 +494,34 @@ describe.each(ADAPTERS)('TokenOrTrustedHeaderGuard as the APP_GUARD (%s)', (adap
     expect(proxyMember.body).toEqual({ username: 'carol', via: 'proxy' });
     expect((await send('/reports', [['Remote-User', 'dave']])).body.reason).toBe('missing_group');
     expect((await send('/reports')).body.reason).toBe('missing_identity');
+  });
+});
+
+/** The admin API takes logins through the proxy only: a token user is never an admin there, whatever it claims. */
+describe.each(ADAPTERS)('the admin API beside TokenOrTrustedHeaderGuard as the APP_GUARD (%s)', (adapter) => {
+  const { send } = useApiApp(
+    adapter,
+    { trustedIps: ['127.0.0.1'], createUnknownUser: true, adminGroups: ['idp-admins'] },
+    { globalGuard: TokenOrTrustedHeaderGuard('jwt') },
+  );
+  const adminClaims = (sub: string) =>
+    jwt.sign({ sub, groups: ['admin'], isAdmin: true }, SECRET, { algorithm: 'HS256', expiresIn: '5m' });
+
+  it('refuses a token that claims isAdmin or the admin group, from any peer (403 admin_required)', async () => {
+    for (const localAddress of [undefined, '127.0.0.2']) {
+      const refused = await send('/admin/users', [bearer(adminClaims('mallory'))], localAddress);
+      expect({ status: refused.status, reason: refused.body.reason }).toEqual({
+        status: 403,
+        reason: 'admin_required',
+      });
+    }
+  });
+
+  it('still admits an admin logged in through the proxy', async () => {
+    const admitted = await send('/admin/users', [
+      ['Remote-User', 'root'],
+      ['Remote-Groups', 'idp-admins'],
+    ]);
+    expect(admitted.status).toBe(200);
   });
 });

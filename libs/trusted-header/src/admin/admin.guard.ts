@@ -1,11 +1,12 @@
 import { HttpStatus, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
-import { TrustedHeaderGuard } from '../guards/trusted-header.guard.js';
+import { isTokenAdmission, TrustedHeaderGuard } from '../guards/trusted-header.guard.js';
 import type { AuthenticatedUser } from '../sync/authenticated-user.js';
 
 /**
  * Admin API access: logged in (401 otherwise) and an admin (403 `admin_required` otherwise), that is a member
- * of AUTH_PROXY_ADMIN_GROUPS through the proxy or of the local admin group.
+ * of AUTH_PROXY_ADMIN_GROUPS through the proxy or of the local admin group. A user admitted by an API token
+ * (TokenOrTrustedHeaderGuard) is never an admin here, whatever its token says.
  *
  * It always authenticates itself, whatever `request.user` already holds (a session middleware may have put a
  * stale or forged user there); after a global TrustedHeaderGuard that second pass is a cache hit.
@@ -25,6 +26,15 @@ export class AdminGuard implements CanActivate {
     request.user = undefined;
     await this.authentication.canActivate(context);
     const user = request.user as AuthenticatedUser | undefined;
+    // A token user is whatever the application's token strategy made of a token (its claims, an `isAdmin` field
+    // among them): admin rights come only from the library's own users, logged in through the proxy.
+    if (isTokenAdmission(request)) {
+      throw new TrustedHeaderException(
+        HttpStatus.FORBIDDEN,
+        'admin_required',
+        'The admin API takes logins through the proxy, not API tokens',
+      );
+    }
     if (!user?.isAdmin) {
       throw new TrustedHeaderException(HttpStatus.FORBIDDEN, 'admin_required', 'Only admins may use the admin API');
     }

@@ -31,6 +31,11 @@ export function recordTokenAdmission(request: object, user: AuthenticatedUser): 
   admittedByToken.set(request, user);
 }
 
+/** Whether a marked guard admitted this request by a token (rather than through the proxy). */
+export function isTokenAdmission(request: object): boolean {
+  return admittedByToken.has(request);
+}
+
 /**
  * Logs the request in with the `trusted-header` strategy, honours @Public() and enforces @Groups().
  * Use it per route with @UseGuards(TrustedHeaderGuard) or globally with
