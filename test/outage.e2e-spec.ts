@@ -1,31 +1,41 @@
 import pg from 'pg';
+import type { TrustedHeaderOptions } from 'nestjs-trusted-header';
 import { ADAPTERS, startTestApp, type TestApp } from './support/test-app.js';
 import { TcpRelay } from './support/tcp-relay.js';
 import { createTestDatabase, describeWithConcurrentDatabase, type TestDatabase } from './support/test-database.js';
 
+/**
+ * A fresh database, a TCP relay in front of it (to cut or stall the network), and the app on it for one describe
+ * block, with a 500 ms bound on the database. Read `api`, `relay` and `database` inside tests.
+ */
+function useRelayedApp(adapter: (typeof ADAPTERS)[number], options: TrustedHeaderOptions) {
+  const state: { database?: TestDatabase; relay?: TcpRelay; api?: TestApp } = {};
+  beforeAll(async () => {
+    state.database = await createTestDatabase();
+    const { relay, url: viaRelay } = await TcpRelay.inFrontOf(state.database.url!);
+    state.relay = relay;
+    state.api = await startTestApp(
+      adapter,
+      { createUnknownUser: true, databaseTimeoutMs: 500, ...options },
+      await state.database.options({ url: viaRelay, timeoutMs: 500 }),
+    );
+  });
+  afterAll(async () => {
+    state.relay?.restore();
+    await state.api?.close();
+    await state.relay?.stop();
+    await state.database?.close();
+  });
+  return state as Required<typeof state>;
+}
+
 /** THREATS 6 (failing): the database goes away or hangs mid-traffic, then comes back. */
 describeWithConcurrentDatabase('database outage', () => {
   describe.each(ADAPTERS)('%s', (adapter) => {
-    let database: TestDatabase;
+    const context = useRelayedApp(adapter, {});
     let relay: TcpRelay;
     let api: TestApp;
-
-    beforeAll(async () => {
-      database = await createTestDatabase();
-      let viaRelay: string;
-      ({ relay, url: viaRelay } = await TcpRelay.inFrontOf(database.url!));
-      api = await startTestApp(
-        adapter,
-        { createUnknownUser: true, databaseTimeoutMs: 500 },
-        await database.options({ url: viaRelay, timeoutMs: 500 }),
-      );
-    });
-    afterAll(async () => {
-      relay?.restore();
-      await api?.close();
-      await relay?.stop();
-      await database?.close();
-    });
+    beforeAll(() => ({ relay, api } = context));
 
     const users = async () => {
       relay.restore();
@@ -267,26 +277,10 @@ describeWithConcurrentDatabase('pool exhaustion', () => {
 /** THREATS 6 and 9: sessions while the database is away. A session is never guessed alive, nor ended silently. */
 describeWithConcurrentDatabase('database outage with persistent sessions', () => {
   describe.each(ADAPTERS)('%s', (adapter) => {
-    let database: TestDatabase;
+    const context = useRelayedApp(adapter, { session: 'persistent', sessionCookieSecure: false });
     let relay: TcpRelay;
     let api: TestApp;
-
-    beforeAll(async () => {
-      database = await createTestDatabase();
-      let viaRelay: string;
-      ({ relay, url: viaRelay } = await TcpRelay.inFrontOf(database.url!));
-      api = await startTestApp(
-        adapter,
-        { createUnknownUser: true, databaseTimeoutMs: 500, session: 'persistent', sessionCookieSecure: false },
-        await database.options({ url: viaRelay, timeoutMs: 500 }),
-      );
-    });
-    afterAll(async () => {
-      relay?.restore();
-      await api?.close();
-      await relay?.stop();
-      await database?.close();
-    });
+    beforeAll(() => ({ relay, api } = context));
 
     const cookieOf = (response: { headerLines?: [string, string][] }) =>
       (response.headerLines ?? [])
