@@ -9,7 +9,8 @@ import { resolveTrustedHeaderOptions } from 'nestjs-trusted-header/building-bloc
  * from a trusted address are believed.
  */
 export function setupOpenApi(app: INestApplication, trustedHeader: TrustedHeaderOptions): void {
-  const { headers } = resolveTrustedHeaderOptions(trustedHeader).identity;
+  const resolved = resolveTrustedHeaderOptions(trustedHeader);
+  const { headers } = resolved.identity;
   const builder = new DocumentBuilder()
     .setTitle('nestjs-trusted-header reference app')
     .setDescription(
@@ -20,6 +21,15 @@ export function setupOpenApi(app: INestApplication, trustedHeader: TrustedHeader
     builder.addApiKey({ type: 'apiKey', in: 'header', name, description: `Set by the authenticating proxy` }, name);
   }
   builder.addSecurityRequirements(headers.user);
+  if (resolved.session !== null) {
+    // With persistent sessions, the cookie the first login set stands for the headers until logout.
+    builder.addCookieAuth(
+      resolved.session.cookieName,
+      { type: 'apiKey', in: 'cookie', description: 'Persistent session, set at login through the proxy' },
+      'session',
+    );
+    builder.addSecurityRequirements('session');
+  }
   const document = SwaggerModule.createDocument(app, builder.build());
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
 }
