@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { QueryRunner } from 'typeorm';
 import { LogThrottle } from '../common/log-throttle.js';
+import { SharedLoads } from '../common/shared-loads.js';
 import type { ResolvedSessionOptions, ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { InvalidSessionError, UserDisabledError } from '../errors/domain-errors.js';
 import { PROXY_ACTOR, recordAuditEvent, type AuditActorType } from '../persistence/audit.js';
@@ -66,8 +67,7 @@ export class SessionStore {
   private readonly logger = new Logger('TrustedHeader');
   private readonly touchErrors = new LogThrottle(5_000);
   private readonly cache: LRUCache<string, LiveSession> | null;
-  private readonly inFlight = new Map<string, Promise<LiveSession>>();
-  private generation = 0;
+  private readonly loads = new SharedLoads<string, LiveSession>();
   readonly settings: ResolvedSessionOptions | null;
 
   constructor(
@@ -92,24 +92,14 @@ export class SessionStore {
     // Cached by the token itself, so the steady state hashes nothing; only the database sees the hash.
     const cached = this.cache?.get(token);
     if (cached !== undefined) return this.checkLive(token, cached);
-    let pending = this.inFlight.get(token);
-    if (pending === undefined) {
-      const generation = this.generation;
-      const load = this.gate
-        .withRunner((runner) => findSessionByTokenHash(runner, sessionTokenHash(token)))
-        .then((record) => {
-          const live = this.liveOf(record);
-          if (this.generation === generation) this.cache?.set(token, live);
-          return live;
-        });
-      pending = load;
-      this.inFlight.set(token, load);
-      void load
-        .catch(() => undefined)
-        .finally(() => {
-          if (this.inFlight.get(token) === load) this.inFlight.delete(token);
-        });
-    }
+    const pending = this.loads.load(
+      token,
+      () =>
+        this.gate
+          .withRunner((runner) => findSessionByTokenHash(runner, sessionTokenHash(token)))
+          .then((record) => this.liveOf(record)),
+      (live) => this.cache?.set(token, live),
+    );
     return this.gate.bounded(pending).then((session) => this.checkLive(token, session));
   }
 
@@ -185,9 +175,8 @@ export class SessionStore {
 
   /** Forgets every cached session: the next request of each reads its session again. */
   invalidate(): void {
-    this.generation += 1;
     this.cache?.clear();
-    this.inFlight.clear();
+    this.loads.forget();
   }
 
   /** How many sessions the cache holds now (benchmarks). */
@@ -215,8 +204,7 @@ export class SessionStore {
   private forgetSession(id: string): void {
     // A read of the session under way may have been made before it ended: it must not be cached, nor be
     // joined by a request that comes after the end (its loads are keyed by token, so all of them are let go).
-    this.generation += 1;
-    this.inFlight.clear();
+    this.loads.forget();
     if (this.cache === null) return;
     for (const [token, session] of this.cache.entries()) {
       if (session.id === id) this.cache.delete(token);

@@ -21,6 +21,7 @@ import type { AuthenticatedUser } from './authenticated-user.js';
 import { effectiveGroups } from './effective-groups.js';
 import { groupsFingerprint, identityCacheKey } from './fingerprint.js';
 import { IdentityCache } from './identity-cache.js';
+import { SharedLoads } from '../common/shared-loads.js';
 
 type SyncOutcome = { readonly disabled: true } | { readonly disabled: false; readonly user: AuthenticatedUser };
 
@@ -56,22 +57,16 @@ export class UserSyncService {
   private readonly logger = new Logger('TrustedHeader');
   private readonly cache: IdentityCache<SyncOutcome> | null;
   /** Loads under way, by identity: concurrent requests for one identity share one database round. */
-  private readonly inFlight = new Map<string, Promise<LoadResult>>();
+  private readonly loads = new SharedLoads<string, LoadResult>();
   /** The last load queued for each user: the next one of that user starts after it has settled. */
   private readonly queues = new Map<string, Promise<unknown>>();
-  /** Bumped by invalidate(): a load that started before it must not refill the cache with what it read. */
-  private generation = 0;
   /**
    * Users of persistent sessions, by id, as stored (the external groups of their last sync): a session carries
-   * no headers. Same bounds as the identity cache; dropped with it, and per user when a sync rewrites the user.
+   * no headers. Same bounds as the identity cache; dropped with it, and per user when a sync rewrites the user
+   * (a read by id under way may have been made before the write, a group the proxy has just removed: it is let go).
    */
   private readonly byId: LRUCache<string, SyncOutcome> | null;
-  private readonly byIdInFlight = new Map<string, Promise<SyncOutcome>>();
-  /**
-   * Bumped when a sync rewrites a user: a read by id under way may have been made before the write (a group the
-   * proxy has just removed), so it is neither cached nor joined by a request that comes after the write.
-   */
-  private byIdGeneration = 0;
+  private readonly byIdLoads = new SharedLoads<string, SyncOutcome>();
   private readonly invalidationListeners: (() => void)[] = [];
 
   constructor(
@@ -114,29 +109,17 @@ export class UserSyncService {
   userById(id: string): AuthenticatedUser | Promise<AuthenticatedUser> {
     const cached = this.byId?.get(id);
     if (cached !== undefined) return assertEnabled(cached);
-    let pending = this.byIdInFlight.get(id);
-    if (pending === undefined) {
-      const generation = this.generation;
-      const byIdGeneration = this.byIdGeneration;
-      const load = this.gate.withRunner(async (runner) => {
-        const user = await findUserWithExternalGroups(runner, id);
-        if (!user) throw new UnknownUserError();
-        if (user.disabled) return DISABLED;
-        return this.enabled(runner, user, { groups: user.external_groups });
-      });
-      pending = load;
-      this.byIdInFlight.set(id, load);
-      load
-        .then(
-          (outcome) => {
-            if (this.generation === generation && this.byIdGeneration === byIdGeneration) this.byId?.set(id, outcome);
-          },
-          () => undefined,
-        )
-        .finally(() => {
-          if (this.byIdInFlight.get(id) === load) this.byIdInFlight.delete(id);
-        });
-    }
+    const pending = this.byIdLoads.load(
+      id,
+      () =>
+        this.gate.withRunner(async (runner) => {
+          const user = await findUserWithExternalGroups(runner, id);
+          if (!user) throw new UnknownUserError();
+          if (user.disabled) return DISABLED;
+          return this.enabled(runner, user, { groups: user.external_groups });
+        }),
+      (outcome) => this.byId?.set(id, outcome),
+    );
     return this.gate.bounded(pending).then(assertEnabled);
   }
 
@@ -155,48 +138,33 @@ export class UserSyncService {
    * under way are detached too: a request after this call never joins a read made before it.
    */
   invalidate(): void {
-    this.generation += 1;
     this.cache?.clear();
-    this.inFlight.clear();
+    this.loads.forget();
     this.byId?.clear();
-    this.byIdInFlight.clear();
+    this.byIdLoads.forget();
     for (const listener of this.invalidationListeners) listener();
   }
 
   private forgetUserById(id: string): void {
-    this.byIdGeneration += 1;
     this.byId?.delete(id);
-    this.byIdInFlight.delete(id);
+    this.byIdLoads.forget();
   }
 
-  /**
-   * The shared load stays registered until it settles, even when its waiters have timed out, so a slow row pins
-   * one connection, not one per request; each waiter applies its own time bound.
-   */
+  /** One database round per identity at a time, shared by the requests that carry it (see SharedLoads). */
   private async syncShared(identity: Identity): Promise<SyncOutcome> {
-    const key = identityCacheKey(identity);
-    let pending = this.inFlight.get(key);
-    if (!pending) {
-      const generation = this.generation;
-      const load = this.queued(identity.username, () => this.load(identity));
-      pending = load;
-      this.inFlight.set(key, load);
-      load
-        .then(
-          ({ outcome, wrote }) => {
-            if (this.generation !== generation) return;
-            if (wrote) {
-              this.cache?.replace(identity, outcome);
-              // A session of this user must see what the sync just stored, not what was stored before.
-              if (!outcome.disabled) this.forgetUserById(outcome.user.id);
-            } else this.cache?.add(identity, outcome);
-          },
-          () => undefined,
-        )
-        .finally(() => {
-          if (this.inFlight.get(key) === load) this.inFlight.delete(key);
-        });
-    }
+    const pending = this.loads.load(
+      identityCacheKey(identity),
+      () => this.queued(identity.username, () => this.load(identity)),
+      ({ outcome, wrote }) => {
+        if (!wrote) {
+          this.cache?.add(identity, outcome);
+          return;
+        }
+        this.cache?.replace(identity, outcome);
+        // A session of this user must see what the sync just stored, not what was stored before.
+        if (!outcome.disabled) this.forgetUserById(outcome.user.id);
+      },
+    );
     return (await this.gate.bounded(pending)).outcome;
   }
 
