@@ -11,7 +11,8 @@ import { parseTrustList, type TrustList } from '../trust/trust-list.js';
 import { TrustedHeaderConfigError } from './config-error.js';
 import { DEFAULT_HEADERS, isPresetName, PRESETS } from './presets.js';
 import { resolveCsrfOptions, resolveLogoutOptions, resolveSessionOptions } from './resolve-session-options.js';
-import { DEFAULTS, INTEGER_RANGES, OPTION_LABELS, type SettingLabels } from './settings.js';
+import { booleanSetting, integerSetting, type IntegerSetting } from './setting-values.js';
+import { DEFAULTS, OPTION_LABELS, type SettingLabels } from './settings.js';
 import type { ResolvedTrustedHeaderOptions, TrustedHeaderOptions } from './trusted-header-options.js';
 
 /**
@@ -67,19 +68,8 @@ export function resolveTrustedHeaderOptions(
     fail('groupsSeparator', groupsSeparator, 'must not contain control or invisible characters');
   }
 
-  const bool = (key: 'createUnknownUser' | 'caseFoldUsername'): boolean => {
-    const value = options[key] ?? DEFAULTS[key];
-    if (typeof value !== 'boolean') fail(key, value, 'must be true or false');
-    return value;
-  };
-  const int = (key: 'syncTtlSeconds' | 'cacheMaxEntries' | 'databaseTimeoutMs' | 'maxGroups' | 'untrustedWarningIntervalSeconds'): number => {
-    const value = options[key] ?? DEFAULTS[key];
-    const [min, max] = INTEGER_RANGES[key];
-    if (!Number.isInteger(value) || value < min || value > max) {
-      fail(key, value, `must be an integer from ${min} to ${max}`);
-    }
-    return value;
-  };
+  const bool = (key: 'createUnknownUser' | 'caseFoldUsername') => booleanSetting(options, key, fail);
+  const int = (key: IntegerSetting) => integerSetting(options, key, fail);
 
   const adminGroups = [...(options.adminGroups ?? DEFAULTS.adminGroups)];
   for (const group of adminGroups) {

@@ -1,4 +1,5 @@
-import { DEFAULTS, INTEGER_RANGES } from './settings.js';
+import { booleanSetting, integerSetting, type FailSetting } from './setting-values.js';
+import { DEFAULTS } from './settings.js';
 import type {
   ResolvedCsrfOptions,
   ResolvedLogoutOptions,
@@ -6,34 +7,18 @@ import type {
   TrustedHeaderOptions,
 } from './trusted-header-options.js';
 
-type Fail = (key: keyof TrustedHeaderOptions, value: unknown, problem: string) => never;
-
 /** RFC 6265 cookie-name: an RFC 7230 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/;
 /** Path segments of RFC 3986 unreserved characters only: nothing to encode, nothing a router reads twice. */
 const ROUTE_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 const SECURE_ONLY_PREFIXES = ['__Host-', '__Secure-'];
 
-function integer(options: TrustedHeaderOptions, key: keyof typeof INTEGER_RANGES, fail: Fail): number {
-  const value = options[key] ?? DEFAULTS[key];
-  const [min, max] = INTEGER_RANGES[key];
-  if (!Number.isInteger(value) || value < min || value > max)
-    fail(key, value, `must be an integer from ${min} to ${max}`);
-  return value;
-}
-
-function boolean(options: TrustedHeaderOptions, key: 'sessionCookieSecure' | 'csrfCheck', fail: Fail): boolean {
-  const value = options[key] ?? DEFAULTS[key];
-  if (typeof value !== 'boolean') fail(key, value, 'must be true or false');
-  return value;
-}
-
-export function resolveSessionOptions(options: TrustedHeaderOptions, fail: Fail): ResolvedSessionOptions | null {
+export function resolveSessionOptions(options: TrustedHeaderOptions, fail: FailSetting): ResolvedSessionOptions | null {
   const mode = options.session ?? DEFAULTS.session;
   if (mode !== 'off' && mode !== 'persistent') fail('session', mode, 'must be off or persistent');
-  const cookieSecure = boolean(options, 'sessionCookieSecure', fail);
-  const idleMs = integer(options, 'sessionIdleSeconds', fail) * 1000;
-  const maxMs = integer(options, 'sessionMaxSeconds', fail) * 1000;
+  const cookieSecure = booleanSetting(options, 'sessionCookieSecure', fail);
+  const idleMs = integerSetting(options, 'sessionIdleSeconds', fail) * 1000;
+  const maxMs = integerSetting(options, 'sessionMaxSeconds', fail) * 1000;
   let cookieName = options.sessionCookie ?? DEFAULTS.sessionCookie;
   if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) {
     fail('sessionCookie', cookieName, 'must be a cookie name (1 to 128 token characters)');
@@ -53,8 +38,8 @@ export function resolveSessionOptions(options: TrustedHeaderOptions, fail: Fail)
   return { idleMs, maxMs, cookieName, cookieSecure };
 }
 
-export function resolveCsrfOptions(options: TrustedHeaderOptions, fail: Fail): ResolvedCsrfOptions {
-  const enabled = boolean(options, 'csrfCheck', fail);
+export function resolveCsrfOptions(options: TrustedHeaderOptions, fail: FailSetting): ResolvedCsrfOptions {
+  const enabled = booleanSetting(options, 'csrfCheck', fail);
   const given = options.allowedOrigins ?? DEFAULTS.allowedOrigins;
   if (!Array.isArray(given)) fail('allowedOrigins', given, 'must be a list of origins');
   const allowedOrigins = new Set<string>();
@@ -75,7 +60,7 @@ export function resolveCsrfOptions(options: TrustedHeaderOptions, fail: Fail): R
 export function resolveLogoutOptions(
   options: TrustedHeaderOptions,
   sessions: boolean,
-  fail: Fail,
+  fail: FailSetting,
 ): ResolvedLogoutOptions | null {
   const path = options.logoutPath ?? DEFAULTS.logoutPath;
   if (typeof path !== 'string' || !ROUTE_PATH.test(path)) {
