@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import { settle, type MaybePromise } from '../common/maybe-promise.js';
 import { InvalidSessionError, TrustedHeaderError, UnknownUserError } from '../errors/domain-errors.js';
@@ -7,7 +8,6 @@ import { UserSyncService } from '../sync/user-sync.service.js';
 import { clearedSessionCookieHeader, sessionCookieHeader, type SessionCookie } from './session-cookie.js';
 import { SessionStore, type LiveSession } from './session-store.service.js';
 import { isWellFormedSessionToken } from './session-token.js';
-import { appendSetCookie } from './response-headers.js';
 
 /** The request as the session rules need it. */
 export interface SessionRequest {
@@ -37,6 +37,7 @@ export class SessionLogin {
   constructor(
     private readonly store: SessionStore,
     private readonly userSync: UserSyncService,
+    private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   get enabled(): boolean {
@@ -100,7 +101,7 @@ export class SessionLogin {
 
   /** Tells the browser to drop the session cookie. */
   clearCookie(response: unknown): void {
-    if (this.store.settings !== null) appendSetCookie(response, clearedSessionCookieHeader(this.store.settings));
+    if (this.store.settings !== null) this.appendSetCookie(response, clearedSessionCookieHeader(this.store.settings));
   }
 
   private startFor(
@@ -111,11 +112,19 @@ export class SessionLogin {
     const started = this.store
       .start(user, { userAgent: request.message.headers['user-agent'], peer: request.peer }, replacing)
       .then((token) => {
-        appendSetCookie(request.response, sessionCookieHeader(this.store.settings!, token));
+        this.appendSetCookie(request.response, sessionCookieHeader(this.store.settings!, token));
         return user;
       });
     this.started.set(request.message, started);
     return started;
+  }
+
+  /**
+   * Beside the cookies the application sets itself, through the adapter's own appendHeader (Fastify's keeps the
+   * reply's and the raw response's Set-Cookie lines together).
+   */
+  private appendSetCookie(response: unknown, value: string): void {
+    this.adapterHost.httpAdapter?.appendHeader(response, 'Set-Cookie', value);
   }
 
   private refuse(request: SessionRequest, detail: string): never {
