@@ -25,15 +25,18 @@ export const AUTHENTICATES_ROUTE: unique symbol = Symbol('trusted-header:authent
  * token request does not carry. Only the marked guards write here.
  */
 const admittedByToken = new WeakMap<object, AuthenticatedUser>();
+/** Until a token guard has admitted someone, every request skips the lookup (most applications have none). */
+let anyTokenAdmission = false;
 
 /** Files the user a marked guard admitted for this request by a token. */
 export function recordTokenAdmission(request: object, user: AuthenticatedUser): void {
+  anyTokenAdmission = true;
   admittedByToken.set(request, user);
 }
 
 /** Whether a marked guard admitted this request by a token (rather than through the proxy). */
 export function isTokenAdmission(request: object): boolean {
-  return admittedByToken.has(request);
+  return anyTokenAdmission && admittedByToken.has(request);
 }
 
 /**
@@ -82,7 +85,7 @@ export class TrustedHeaderGuard implements CanActivate {
     if (rules.isPublic || rules.leftToRouteGuard) return true;
 
     const request = this.getRequest(context);
-    const tokenUser = admittedByToken.get(request);
+    const tokenUser = anyTokenAdmission ? admittedByToken.get(request) : undefined;
     if (tokenUser !== undefined) return this.admit(context, request, rules, undefined, tokenUser);
     let outcome: MaybePromise<AuthenticatedUser>;
     try {

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import { reasonForStatus } from '../errors/generic-reasons.js';
 import type { LogoutService } from './logout.service.js';
@@ -22,7 +23,11 @@ export function registerLogoutRoute(adapter: AbstractHttpAdapter, path: string, 
         else if ('body' in answer) send(response, answer.status, {}, answer.body);
         else send(response, answer.status, {});
       },
-      () => send(response, 500, {}, { statusCode: 500, message: 'Logout failed', reason: reasonForStatus(500) }),
+      (error: unknown) => {
+        // Refusals are answers (above); only a fault gets here: logged with its stack, never sent.
+        new Logger('TrustedHeader').error('logout failed', error instanceof Error ? error.stack : String(error));
+        send(response, 500, {}, { statusCode: 500, message: 'Logout failed', reason: reasonForStatus(500) });
+      },
     );
   };
   const notAllowed: Handler = (_request, response) =>
