@@ -390,4 +390,67 @@ describe.each(ADAPTERS)('session attacks (%s)', (adapter) => {
       expect((await api().request('/admin/groups', [withCookie(token)])).status).toBe(403);
     });
   });
+
+  describe('what a trusted proxy passes on from the client, beside a session cookie', () => {
+    // nginx forwards the headers it does not set itself. With a session cookie, a request whose identity
+    // headers assert no one (and no longer a request with no identity headers) must never be answered as the
+    // session's user with the groups of its last login.
+    const attributes: [label: string, headers: Header[]][] = [
+      ['Remote-Groups', [['Remote-Groups', 'staff']]],
+      ['Remote-Groups, empty', [['Remote-Groups', '']]],
+      ['Remote-Email', [['Remote-Email', 'someone@example.com']]],
+      ['Remote-Name', [['Remote-Name', 'Someone']]],
+      [
+        'all but Remote-User',
+        [
+          ['Remote-Email', 'someone@example.com'],
+          ['Remote-Name', 'Someone'],
+          ['Remote-Groups', 'staff'],
+        ],
+      ],
+    ];
+
+    it.each(attributes)(
+      '%s without Remote-User: 400 invalid_username, never the session with the groups of its last login',
+      async (_label, headers) => {
+        const token = await logIn('attrs-only', ['Remote-Groups', 'idp-admins']);
+        for (const path of ['/me', '/admin/groups']) {
+          const response = await api().request(path, [...headers, withCookie(token)]);
+          expectRefused(response, 400, 'invalid_username');
+          expect(setCookieLines(response)).toEqual([]);
+        }
+        // The reference app's public page resolves the user itself: the JSON error, not the admin's page.
+        const page = await api().request('/', [withCookie(token), ...headers]);
+        expectRefused(page, 400, 'invalid_username');
+        // The session is untouched: the cookie alone is still its user.
+        const alone = await me([withCookie(token)]);
+        expect({ status: alone.status, username: alone.body.username }).toEqual({
+          status: 200,
+          username: 'attrs-only',
+        });
+      },
+    );
+
+    it('without a session cookie the same request is simply not logged in (401 missing_identity)', async () => {
+      expectRefused(await me([['Remote-Groups', 'idp-admins']]), 401, 'missing_identity');
+    });
+
+    it('a header list Node may have cut, with a valid cookie and no identity header: 431, never the session', async () => {
+      const token = await logIn('cut-list');
+      // Beside the Host and Connection lines the client writes and the cookie, 997 lines make the 1000 Node keeps.
+      for (const count of [997, 998, 1200]) {
+        const junk: Header[] = Array.from({ length: count }, (_, i) => [`X-Junk-${i}`, 'x']);
+        for (const headers of [
+          [withCookie(token), ...junk],
+          [...junk, withCookie(token)],
+        ]) {
+          const response = await me(headers);
+          expectRefused(response, 431, 'header_list_truncated');
+          expect(setCookieLines(response)).toEqual([]);
+        }
+        expectRefused(await api().request('/', [withCookie(token), ...junk]), 431, 'header_list_truncated');
+      }
+      expect((await me([withCookie(token)])).body.username).toBe('cut-list');
+    });
+  });
 });

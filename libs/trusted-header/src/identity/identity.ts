@@ -27,7 +27,11 @@ export interface IdentityRules {
 
 export type IdentityResult =
   | { readonly kind: 'identity'; readonly identity: Identity }
-  | { readonly kind: 'anonymous' }
+  | {
+      readonly kind: 'anonymous';
+      /** No user header, but other identity headers (email, name, groups): an assertion of nobody in particular. */
+      readonly withoutUser?: true;
+    }
   | { readonly kind: 'rejected'; readonly reason: RejectionReason; readonly detail: string };
 
 export const MAX_USERNAME_LENGTH = 255;
@@ -37,3 +41,10 @@ export const MAX_GROUP_NAME_LENGTH = 256;
 
 /** The one anonymous result: frozen and shared, as it carries nothing per request. */
 export const ANONYMOUS: IdentityResult = Object.freeze({ kind: 'anonymous' });
+
+/**
+ * Anonymous too, but with email, display-name or groups headers and no user header. Without a session it is
+ * no login like any anonymous request; beside a session cookie it is refused rather than answered as the
+ * session's user with the groups of its last login (the proxy may just have asserted other groups).
+ */
+export const ANONYMOUS_WITHOUT_USER: IdentityResult = Object.freeze({ kind: 'anonymous', withoutUser: true });

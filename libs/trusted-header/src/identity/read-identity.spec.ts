@@ -53,10 +53,20 @@ describe('compileIdentityReader: header names', () => {
     expect(read(raw(['Host', 'example.com'], ['Accept', '*/*']))).toEqual({ kind: 'anonymous' });
   });
 
-  it('is anonymous when only email/name/groups are present (never a fallback identity)', () => {
+  it('is anonymous when only email/name/groups are present (never a fallback identity), and says so', () => {
     expect(read(raw(['Remote-Email', 'a@example.com'], ['Remote-Name', 'Alice'], ['Remote-Groups', 'admin']))).toEqual({
       kind: 'anonymous',
+      withoutUser: true,
     });
+    // A session cookie must not stand in for the user these headers lack (the strategy refuses that).
+    for (const header of [
+      ['Remote-Email', 'a@example.com'],
+      ['Remote-Name', 'Alice'],
+      ['Remote-Groups', ''],
+    ] as const) {
+      expect(read(raw(header))).toEqual({ kind: 'anonymous', withoutUser: true });
+    }
+    expect(read(raw(['X-Other', 'x']))).toEqual({ kind: 'anonymous' });
   });
 
   it.each(['Remote-User', 'remote-user', 'REMOTE-USER', 'rEmOtE-uSeR'])(
@@ -654,7 +664,9 @@ describe('compileIdentityReader: properties', () => {
           const result = reader(rawHeaders);
           switch (result.kind) {
             case 'anonymous':
-              expect(Object.keys(result)).toEqual(['kind']);
+              expect(result).toEqual(
+                result.withoutUser ? { kind: 'anonymous', withoutUser: true } : { kind: 'anonymous' },
+              );
               break;
             case 'rejected':
               expect(REASONS).toContain(result.reason);

@@ -1,4 +1,10 @@
-import { ANONYMOUS, MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH, MAX_GROUP_NAME_LENGTH } from './identity.js';
+import {
+  ANONYMOUS,
+  ANONYMOUS_WITHOUT_USER,
+  MAX_DISPLAY_NAME_LENGTH,
+  MAX_EMAIL_LENGTH,
+  MAX_GROUP_NAME_LENGTH,
+} from './identity.js';
 import type { IdentityResult, IdentityRules } from './identity.js';
 import { twinKey } from './header-names.js';
 import {
@@ -70,7 +76,11 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
       return reject('hop_by_hop_header', `Connection names the identity header ${rules.headers[hopByHop]}`);
     }
     const [user, email, displayName, groups] = values;
-    if (user === undefined) return ANONYMOUS;
+    if (user === undefined) {
+      return email === undefined && displayName === undefined && groups === undefined
+        ? ANONYMOUS
+        : ANONYMOUS_WITHOUT_USER;
+    }
     let result = parsed.get(user, email, displayName, groups);
     if (result === undefined) {
       result = buildIdentity({ user, email, name: displayName, groups }, rules);

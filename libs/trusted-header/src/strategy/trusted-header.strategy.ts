@@ -95,8 +95,16 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       this.logRejection(result.reason, `request from proxy ${inspection.peer} rejected: ${result.detail}`);
       throw httpExceptionFor(result.reason, result.detail);
     }
-    if (result.kind === 'anonymous' && cookie.kind === 'none')
-      throw httpExceptionFor('missing_identity', 'Not logged in');
+    if (result.kind === 'anonymous') {
+      if (cookie.kind === 'none') throw httpExceptionFor('missing_identity', 'Not logged in');
+      // Email, name or groups headers without the user header assert nobody: never the session's user instead,
+      // with the groups of its last login beside the groups the proxy has just asserted.
+      if (result.withoutUser) {
+        const detail = `Identity headers without ${this.options.identity.headers.user} beside a session cookie`;
+        this.logRejection('invalid_username', `request from proxy ${inspection.peer} rejected: ${detail}`);
+        throw httpExceptionFor('invalid_username', detail);
+      }
+    }
 
     // Authenticated by headers or by a session from here on: an unsafe method must come from this site.
     const crossSite = crossSiteProblem(message!, this.options.csrf);
