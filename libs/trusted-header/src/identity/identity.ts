@@ -8,6 +8,18 @@ export interface Identity {
   readonly displayName: string | null;
   /** External (proxy) groups: trimmed, deduplicated, sorted. */
   readonly groups: readonly string[];
+  /**
+   * The identity provider's stable key for the person, where the proxy gives one (AUTH_PROXY_USER_ID_HEADER or a
+   * verified assertion's `sub`): the account is then keyed on it, and the username is an attribute that follows
+   * renames. Absent (undefined) when no subject is configured.
+   */
+  readonly subject?: IdentitySubject;
+}
+
+/** A stable subject and the namespace it is unique in (the profile's name, or the assertion's issuer). */
+export interface IdentitySubject {
+  readonly issuer: string;
+  readonly id: string;
 }
 
 /** Header names as configured (display form, e.g. `Remote-User`). */
