@@ -10,17 +10,28 @@ import { resolveTrustedHeaderOptions } from 'nestjs-trusted-header/building-bloc
  */
 export function setupOpenApi(app: INestApplication, trustedHeader: TrustedHeaderOptions): void {
   const resolved = resolveTrustedHeaderOptions(trustedHeader);
-  const { headers } = resolved.identity;
   const builder = new DocumentBuilder()
     .setTitle('nestjs-trusted-header reference app')
     .setDescription(
       'Trusted-header login, /me, and the admin API for group mappings, groups, users and the audit trail.',
     )
     .setVersion('0.1.0');
-  for (const name of [headers.user, headers.groups, headers.email, headers.name]) {
-    builder.addApiKey({ type: 'apiKey', in: 'header', name, description: `Set by the authenticating proxy` }, name);
+  for (const profile of resolved.profiles) {
+    // A signing proxy's token is the credential; otherwise the username header.
+    const names =
+      profile.assertion !== null
+        ? [profile.assertion.header]
+        : [
+            profile.identity.headers.user,
+            profile.identity.headers.groups,
+            profile.identity.headers.email,
+            profile.identity.headers.name,
+          ];
+    for (const name of names) {
+      builder.addApiKey({ type: 'apiKey', in: 'header', name, description: `Set by the authenticating proxy` }, name);
+    }
+    builder.addSecurityRequirements(names[0]!);
   }
-  builder.addSecurityRequirements(headers.user);
   if (resolved.session !== null) {
     // With persistent sessions, the cookie the first login set stands for the headers until logout.
     builder.addCookieAuth(

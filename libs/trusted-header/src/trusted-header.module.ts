@@ -1,6 +1,7 @@
 import { Logger, Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
+import { describeOptions } from './config/describe-options.js';
 import { resolveTrustedHeaderOptions } from './config/resolve-options.js';
 import type { ResolvedTrustedHeaderOptions, TrustedHeaderOptions } from './config/trusted-header-options.js';
 import { TrustedHeaderGuard } from './guards/trusted-header.guard.js';
@@ -24,15 +25,7 @@ import type { DynamicModule } from '@nestjs/common';
 
 function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeaderOptions {
   const resolved = resolveTrustedHeaderOptions(options);
-  const { headers } = resolved.identity;
-  new Logger('TrustedHeader').log(
-    `trusted proxies: ${resolved.trust.describe().join(', ')}; preset: ${resolved.preset ?? 'none'}; ` +
-      `headers: ${headers.user}, ${headers.email}, ${headers.name}, ${headers.groups} (separator ${JSON.stringify(resolved.identity.groupsSeparator)}); ` +
-      `create unknown users: ${resolved.createUnknownUser}; ` +
-      `sessions: ${resolved.session ? `persistent (cookie ${resolved.session.cookieName}${resolved.session.cookieSecure ? '' : ', not Secure'})` : 'off'}; ` +
-      `cross-site check: ${resolved.csrf.enabled ? 'on' : 'off'}; ` +
-      `logout: ${resolved.logout ? `POST ${resolved.logout.path} -> ${resolved.logout.redirectTo ?? '204'}` : 'none'}`,
-  );
+  new Logger('TrustedHeader').log(describeOptions(resolved));
   return resolved;
 }
 

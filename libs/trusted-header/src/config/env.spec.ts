@@ -24,8 +24,8 @@ describe('trustedHeaderOptionsFromEnv: valid environments', () => {
     const options = trustedHeaderOptionsFromEnv({});
     expect(options).toEqual({});
     const resolved = resolveTrustedHeaderOptions(options);
-    expect(resolved.trust.describe()).toEqual(['127.0.0.1/32', '::1/128']);
-    expect(resolved.identity.headers.user).toBe('Remote-User');
+    expect(resolved.profiles[0]!.trust!.describe()).toEqual(['127.0.0.1/32', '::1/128']);
+    expect(resolved.profiles[0]!.identity.headers.user).toBe('Remote-User');
     expect(resolved.createUnknownUser).toBe(false);
   });
 
@@ -99,13 +99,13 @@ describe('trustedHeaderOptionsFromEnv: valid environments', () => {
   it('the preset is applied by resolve and a variable overrides it', () => {
     const options = trustedHeaderOptionsFromEnv({ AUTH_PROXY_PRESET: 'authentik', AUTH_PROXY_GROUPS_SEPARATOR: ',' });
     const resolved = resolveTrustedHeaderOptions(options);
-    expect(resolved.identity.headers.user).toBe('X-authentik-username');
-    expect(resolved.identity.groupsSeparator).toBe(',');
+    expect(resolved.profiles[0]!.identity.headers.user).toBe('X-authentik-username');
+    expect(resolved.profiles[0]!.identity.groupsSeparator).toBe(',');
   });
 
   it('accepts the CGI form of a header name', () => {
     const options = trustedHeaderOptionsFromEnv({ AUTH_PROXY_HEADER: 'HTTP_X_REMOTE_USER' });
-    expect(resolveTrustedHeaderOptions(options).identity.headers.user).toBe('X-Remote-User');
+    expect(resolveTrustedHeaderOptions(options).profiles[0]!.identity.headers.user).toBe('X-Remote-User');
   });
 });
 

@@ -2,8 +2,8 @@ import { trimAsciiWhitespace } from '../identity/header-value.js';
 import { TrustedHeaderConfigError } from './config-error.js';
 import { isPresetName, PRESETS, type PresetName } from './presets.js';
 import { resolveTrustedHeaderOptions } from './resolve-options.js';
-import { ENV_VARIABLES, INTEGER_RANGES, type SettingLabels } from './settings.js';
-import type { SessionMode, TrustedHeaderOptions } from './trusted-header-options.js';
+import { ENV_VARIABLES, INTEGER_RANGES, type SettingKey, type SettingLabels } from './settings.js';
+import type { AssertionProfileOptions, SessionMode, TrustedHeaderOptions } from './trusted-header-options.js';
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
@@ -20,7 +20,7 @@ export function trustedHeaderOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
       throw new TrustedHeaderConfigError(name, env[name], `is not a known setting; known: ${[...KNOWN].join(', ')}`);
     }
   }
-  const read = (key: keyof TrustedHeaderOptions): string | undefined => {
+  const read = (key: SettingKey): string | undefined => {
     const value = env[ENV_VARIABLES[key]];
     if (value === undefined) return undefined;
     if (value === '' || (value.trim() === '' && key !== 'groupsSeparator')) {
@@ -63,8 +63,34 @@ export function trustedHeaderOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   const trustedIps = read('trustedIps');
   const adminGroups = env[ENV_VARIABLES.adminGroups];
 
+  const secrets = read('sharedSecrets');
+  const caFile = read('clientCertificate.caFile')?.trim();
+  const allowedNames = env[ENV_VARIABLES['clientCertificate.allowedNames']];
+  if (allowedNames !== undefined && caFile === undefined) {
+    throw new TrustedHeaderConfigError(
+      ENV_VARIABLES['clientCertificate.allowedNames'],
+      allowedNames,
+      `is set but ${ENV_VARIABLES['clientCertificate.caFile']} is not`,
+    );
+  }
+  const assertion = assertionFromEnv(read, int, list);
+
   const options: TrustedHeaderOptions = {
+    name: read('name')?.trim(),
     trustedIps: trustedIps === undefined ? undefined : list(trustedIps),
+    userIdHeader: read('userIdHeader'),
+    // Secrets are taken verbatim but for the commas between them; never echoed in errors.
+    sharedSecrets: secrets === undefined ? undefined : secrets.split(','),
+    sharedSecretHeader: read('sharedSecretHeader'),
+    clientCertificate:
+      caFile === undefined
+        ? undefined
+        : {
+            caFile,
+            allowedNames:
+              allowedNames === undefined ? [] : list(allowedNames).filter((allowedName) => allowedName !== ''),
+          },
+    assertion,
     preset: presetText as PresetName | undefined,
     userHeader: read('userHeader'),
     emailHeader: read('emailHeader'),
@@ -100,4 +126,35 @@ export function trustedHeaderOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   // Validate now so that errors name the environment variable rather than the option.
   resolveTrustedHeaderOptions(options, ENV_VARIABLES as SettingLabels);
   return options;
+}
+
+const ASSERTION_KEYS = [
+  'header',
+  'jwksUrl',
+  'publicKeyFile',
+  'issuer',
+  'audience',
+  'algorithms',
+  'usernameClaim',
+  'emailClaim',
+  'nameClaim',
+  'groupsClaim',
+  'albArn',
+] as const satisfies readonly (keyof AssertionProfileOptions)[];
+
+/** The AUTH_PROXY_JWT_* variables, or undefined when none is set (a signing preset still implies an assertion). */
+function assertionFromEnv(
+  read: (key: SettingKey) => string | undefined,
+  int: (key: 'assertion.clockToleranceSeconds') => number | undefined,
+  list: (value: string) => string[],
+): AssertionProfileOptions | undefined {
+  const assertion: Record<string, unknown> = {};
+  for (const key of ASSERTION_KEYS) {
+    const value = read(`assertion.${key}`)?.trim();
+    if (value === undefined) continue;
+    assertion[key] = key === 'audience' || key === 'algorithms' ? list(value) : value;
+  }
+  const tolerance = int('assertion.clockToleranceSeconds');
+  if (tolerance !== undefined) assertion.clockToleranceSeconds = tolerance;
+  return Object.keys(assertion).length === 0 ? undefined : (assertion as AssertionProfileOptions);
 }

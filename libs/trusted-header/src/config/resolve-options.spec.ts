@@ -17,21 +17,22 @@ describe('resolveTrustedHeaderOptions: defaults', () => {
   const resolved = resolveTrustedHeaderOptions();
 
   it('trusts only the loopback addresses', () => {
-    expect(resolved.trust.describe()).toEqual(['127.0.0.1/32', '::1/128']);
-    expect(resolved.trust.isTrustedPeer('127.0.0.1')).toBe(true);
-    expect(resolved.trust.isTrustedPeer('::1')).toBe(true);
-    expect(resolved.trust.isTrustedPeer('::ffff:127.0.0.1')).toBe(true);
-    expect(resolved.trust.isTrustedPeer('127.0.0.2')).toBe(false);
-    expect(resolved.trust.isTrustedPeer('10.0.0.1')).toBe(false);
+    expect(resolved.profiles[0]!.trust!.describe()).toEqual(['127.0.0.1/32', '::1/128']);
+    expect(resolved.profiles[0]!.trust!.isTrustedPeer('127.0.0.1')).toBe(true);
+    expect(resolved.profiles[0]!.trust!.isTrustedPeer('::1')).toBe(true);
+    expect(resolved.profiles[0]!.trust!.isTrustedPeer('::ffff:127.0.0.1')).toBe(true);
+    expect(resolved.profiles[0]!.trust!.isTrustedPeer('127.0.0.2')).toBe(false);
+    expect(resolved.profiles[0]!.trust!.isTrustedPeer('10.0.0.1')).toBe(false);
   });
 
   it('uses the Remote-* headers, "," separator and safe settings', () => {
-    expect(resolved.preset).toBeNull();
-    expect(resolved.identity).toEqual({
+    expect(resolved.profiles[0]!.preset).toBeNull();
+    expect(resolved.profiles[0]!.identity).toEqual({
       headers: { user: 'Remote-User', email: 'Remote-Email', name: 'Remote-Name', groups: 'Remote-Groups' },
       groupsSeparator: ',',
       maxGroups: 100,
       caseFoldUsername: true,
+      subject: null,
     });
     expect(resolved.createUnknownUser).toBe(false);
     expect(resolved.adminGroups).toEqual([]);
@@ -44,47 +45,48 @@ describe('resolveTrustedHeaderOptions: defaults', () => {
 
   it('an empty options object gives the same result as no options', () => {
     const fromEmpty = resolveTrustedHeaderOptions({});
-    expect({ ...fromEmpty, trust: fromEmpty.trust.describe() }).toEqual({
-      ...resolved,
-      trust: resolved.trust.describe(),
+    const describe = (options: typeof resolved) => ({
+      ...options,
+      profiles: options.profiles.map((profile) => ({ ...profile, trust: profile.trust!.describe() })),
     });
+    expect(describe(fromEmpty)).toEqual(describe(resolved));
   });
 });
 
 describe('resolveTrustedHeaderOptions: presets', () => {
   it('authelia uses Remote-* and ","', () => {
     const resolved = resolveTrustedHeaderOptions({ preset: 'authelia' });
-    expect(resolved.preset).toBe('authelia');
-    expect(resolved.identity.headers).toEqual({
+    expect(resolved.profiles[0]!.preset).toBe('authelia');
+    expect(resolved.profiles[0]!.identity.headers).toEqual({
       user: 'Remote-User',
       email: 'Remote-Email',
       name: 'Remote-Name',
       groups: 'Remote-Groups',
     });
-    expect(resolved.identity.groupsSeparator).toBe(',');
+    expect(resolved.profiles[0]!.identity.groupsSeparator).toBe(',');
   });
 
   it('authentik uses X-authentik-* and "|"', () => {
     const resolved = resolveTrustedHeaderOptions({ preset: 'authentik' });
-    expect(resolved.preset).toBe('authentik');
-    expect(resolved.identity.headers).toEqual({
+    expect(resolved.profiles[0]!.preset).toBe('authentik');
+    expect(resolved.profiles[0]!.identity.headers).toEqual({
       user: 'X-authentik-username',
       email: 'X-authentik-email',
       name: 'X-authentik-name',
       groups: 'X-authentik-groups',
     });
-    expect(resolved.identity.groupsSeparator).toBe('|');
+    expect(resolved.profiles[0]!.identity.groupsSeparator).toBe('|');
   });
 
   it('oauth2-proxy uses X-Forwarded-* and ","', () => {
     const resolved = resolveTrustedHeaderOptions({ preset: 'oauth2-proxy' });
-    expect(resolved.identity.headers).toEqual({
+    expect(resolved.profiles[0]!.identity.headers).toEqual({
       user: 'X-Forwarded-User',
       email: 'X-Forwarded-Email',
       name: 'X-Forwarded-Preferred-Username',
       groups: 'X-Forwarded-Groups',
     });
-    expect(resolved.identity.groupsSeparator).toBe(',');
+    expect(resolved.profiles[0]!.identity.groupsSeparator).toBe(',');
   });
 
   it('a field overrides its preset value and leaves the rest of the preset in force', () => {
@@ -93,13 +95,13 @@ describe('resolveTrustedHeaderOptions: presets', () => {
       userHeader: 'X-Custom-User',
       groupsSeparator: ';',
     });
-    expect(resolved.identity.headers).toEqual({
+    expect(resolved.profiles[0]!.identity.headers).toEqual({
       user: 'X-Custom-User',
       email: 'X-authentik-email',
       name: 'X-authentik-name',
       groups: 'X-authentik-groups',
     });
-    expect(resolved.identity.groupsSeparator).toBe(';');
+    expect(resolved.profiles[0]!.identity.groupsSeparator).toBe(';');
   });
 
   it.each(['nope', 'Authelia', '', 'toString', '__proto__', 42])('rejects the unknown preset %j', (preset) => {
@@ -114,7 +116,7 @@ describe('resolveTrustedHeaderOptions: presets', () => {
 describe('resolveTrustedHeaderOptions: trusted IPs', () => {
   it('accepts a custom list and canonicalises it', () => {
     const resolved = resolveTrustedHeaderOptions({ trustedIps: ['10.0.0.0/8', '::ffff:192.168.0.1', 'fd00::/8'] });
-    expect(resolved.trust.describe()).toEqual(['10.0.0.0/8', '192.168.0.1/32', 'fd00::/8']);
+    expect(resolved.profiles[0]!.trust!.describe()).toEqual(['10.0.0.0/8', '192.168.0.1/32', 'fd00::/8']);
   });
 
   it.each([
@@ -197,12 +199,12 @@ describe('resolveTrustedHeaderOptions: header names', () => {
       userHeader: 'HTTP_X_REMOTE_USER',
       groupsHeader: 'HTTP_REMOTE_GROUPS',
     });
-    expect(resolved.identity.headers.user).toBe('X-Remote-User');
-    expect(resolved.identity.headers.groups).toBe('Remote-Groups');
+    expect(resolved.profiles[0]!.identity.headers.user).toBe('X-Remote-User');
+    expect(resolved.profiles[0]!.identity.headers.groups).toBe('Remote-Groups');
   });
 
   it('trims header names', () => {
-    expect(resolveTrustedHeaderOptions({ userHeader: '  X-User  ' }).identity.headers.user).toBe('X-User');
+    expect(resolveTrustedHeaderOptions({ userHeader: '  X-User  ' }).profiles[0]!.identity.headers.user).toBe('X-User');
   });
 
   it('rejects the CGI spelling of the default user header for another role', () => {
@@ -235,8 +237,8 @@ describe('resolveTrustedHeaderOptions: other settings', () => {
       adminLocalGroup: ' root ',
     });
     expect(resolved.createUnknownUser).toBe(true);
-    expect(resolved.identity.caseFoldUsername).toBe(false);
-    expect(resolved.identity.maxGroups).toBe(5);
+    expect(resolved.profiles[0]!.identity.caseFoldUsername).toBe(false);
+    expect(resolved.profiles[0]!.identity.maxGroups).toBe(5);
     expect(resolved.syncTtlMs).toBe(0);
     expect(resolved.cacheMaxEntries).toBe(0);
     expect(resolved.databaseTimeoutMs).toBe(50);
@@ -277,7 +279,7 @@ describe('resolveTrustedHeaderOptions: other settings', () => {
   });
 
   it('accepts a space as groupsSeparator (taken verbatim)', () => {
-    expect(resolveTrustedHeaderOptions({ groupsSeparator: ' ' }).identity.groupsSeparator).toBe(' ');
+    expect(resolveTrustedHeaderOptions({ groupsSeparator: ' ' }).profiles[0]!.identity.groupsSeparator).toBe(' ');
   });
 
   it.each(['', '         ', '\t', '\u200b'])('rejects the groupsSeparator %j', (groupsSeparator) => {

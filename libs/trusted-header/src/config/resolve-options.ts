@@ -1,19 +1,32 @@
-import {
-  FORBIDDEN_IDENTITY_HEADERS,
-  HEADER_NAME_TOKEN,
-  headerNameFromConfig,
-  twinKey,
-} from '../identity/header-names.js';
 import { hasInvisibleOrControlCharacter, trimAsciiWhitespace } from '../identity/header-value.js';
-import type { IdentityHeaderNames } from '../identity/identity.js';
-import { TrustEntryError } from '../trust/trust-entry.js';
-import { parseTrustList, type TrustList } from '../trust/trust-list.js';
 import { TrustedHeaderConfigError } from './config-error.js';
-import { DEFAULT_HEADERS, isPresetName, PRESETS } from './presets.js';
+import { resolveProfile, type ProfileContext } from './resolve-profile.js';
 import { resolveCsrfOptions, resolveLogoutOptions, resolveSessionOptions } from './resolve-session-options.js';
-import { booleanSetting, integerSetting, type IntegerSetting } from './setting-values.js';
-import { DEFAULTS, OPTION_LABELS, type SettingLabels } from './settings.js';
-import type { ResolvedTrustedHeaderOptions, TrustedHeaderOptions } from './trusted-header-options.js';
+import { booleanSetting, integerSetting, type FailSetting, type IntegerSetting } from './setting-values.js';
+import { DEFAULTS, OPTION_LABELS, optionLabels, type SettingKey, type SettingLabels } from './settings.js';
+import type {
+  ProxyProfileOptions,
+  ResolvedProxyProfile,
+  ResolvedTrustedHeaderOptions,
+  TrustedHeaderOptions,
+} from './trusted-header-options.js';
+
+/** The fields of TrustedHeaderOptions that describe the one proxy profile given without `proxies`. */
+const PROFILE_FIELDS = [
+  'name',
+  'trustedIps',
+  'preset',
+  'userHeader',
+  'emailHeader',
+  'nameHeader',
+  'groupsHeader',
+  'groupsSeparator',
+  'userIdHeader',
+  'sharedSecrets',
+  'sharedSecretHeader',
+  'clientCertificate',
+  'assertion',
+] as const satisfies readonly (keyof ProxyProfileOptions)[];
 
 /**
  * Applies defaults and the preset, then validates every option once, at startup. Anything doubtful stops the
@@ -23,50 +36,9 @@ export function resolveTrustedHeaderOptions(
   options: TrustedHeaderOptions = {},
   labels: SettingLabels = OPTION_LABELS,
 ): ResolvedTrustedHeaderOptions {
-  const fail = (key: keyof TrustedHeaderOptions, value: unknown, problem: string): never => {
+  const fail = (key: SettingKey, value: unknown, problem: string): never => {
     throw new TrustedHeaderConfigError(labels[key], value, problem);
   };
-
-  let presetFields = DEFAULT_HEADERS;
-  if (options.preset !== undefined) {
-    if (typeof options.preset !== 'string' || !isPresetName(options.preset)) {
-      fail('preset', options.preset, `is not a known preset; use one of ${Object.keys(PRESETS).join(', ')}`);
-    }
-    presetFields = PRESETS[options.preset!];
-  }
-
-  const trust = resolveTrustList(options.trustedIps ?? DEFAULTS.trustedIps, (value, problem) =>
-    fail('trustedIps', value, problem),
-  );
-
-  const headers = {} as Record<keyof IdentityHeaderNames, string>;
-  const headerKeys = { user: 'userHeader', email: 'emailHeader', name: 'nameHeader', groups: 'groupsHeader' } as const;
-  const seen = new Map<string, keyof TrustedHeaderOptions>();
-  for (const [role, key] of Object.entries(headerKeys) as [
-    keyof IdentityHeaderNames,
-    (typeof headerKeys)[keyof typeof headerKeys],
-  ][]) {
-    const given = options[key] ?? presetFields[key];
-    if (typeof given !== 'string' || given.trim() === '') fail(key, given, 'is empty');
-    const name = headerNameFromConfig(given.trim());
-    if (!HEADER_NAME_TOKEN.test(name)) fail(key, given, 'is not a valid HTTP header name');
-    // Compared in twin form: X_Forwarded_For is X-Forwarded-For to every server that folds _ into -.
-    if (FORBIDDEN_IDENTITY_HEADERS.has(twinKey(name))) {
-      fail(key, given, 'is a standard HTTP header that clients or intermediaries set; use a dedicated header');
-    }
-    const clash = seen.get(twinKey(name));
-    if (clash) fail(key, given, `is the same header as ${labels[clash]}`);
-    seen.set(twinKey(name), key);
-    headers[role] = name;
-  }
-
-  const groupsSeparator = options.groupsSeparator ?? presetFields.groupsSeparator;
-  if (typeof groupsSeparator !== 'string' || groupsSeparator.length === 0 || groupsSeparator.length > 8) {
-    fail('groupsSeparator', groupsSeparator, 'must be 1 to 8 characters');
-  }
-  if (hasInvisibleOrControlCharacter(groupsSeparator)) {
-    fail('groupsSeparator', groupsSeparator, 'must not contain control or invisible characters');
-  }
 
   const bool = (key: 'createUnknownUser' | 'caseFoldUsername') => booleanSetting(options, key, fail);
   const int = (key: IntegerSetting) => integerSetting(options, key, fail);
@@ -87,15 +59,13 @@ export function resolveTrustedHeaderOptions(
   }
 
   const session = resolveSessionOptions(options, fail);
+  const profiles = resolveProfiles(options, labels, {
+    caseFoldUsername: bool('caseFoldUsername'),
+    maxGroups: int('maxGroups'),
+    cacheMaxEntries: int('cacheMaxEntries'),
+  });
   return {
-    trust,
-    preset: options.preset ?? null,
-    identity: {
-      headers,
-      groupsSeparator,
-      maxGroups: int('maxGroups'),
-      caseFoldUsername: bool('caseFoldUsername'),
-    },
+    profiles,
     createUnknownUser: bool('createUnknownUser'),
     // Exact, like asserted groups: no Unicode trimming, no normalisation.
     adminGroups: adminGroups.map(trimAsciiWhitespace),
@@ -110,17 +80,53 @@ export function resolveTrustedHeaderOptions(
   };
 }
 
-function resolveTrustList(entries: unknown, fail: (value: unknown, problem: string) => never): TrustList {
-  if (!Array.isArray(entries) || entries.length === 0) {
-    fail(entries, 'is empty; list the IP addresses or CIDR ranges of your proxies');
+function resolveProfiles(
+  options: TrustedHeaderOptions,
+  labels: SettingLabels,
+  shared: Omit<ProfileContext, 'fail' | 'label'>,
+): ResolvedProxyProfile[] {
+  const failWith =
+    (profileLabels: SettingLabels): FailSetting =>
+    (key, value, problem) => {
+      throw new TrustedHeaderConfigError(profileLabels[key], value, problem);
+    };
+  if (options.proxies === undefined) {
+    return [resolveProfile(options, { ...shared, fail: failWith(labels), label: (key) => labels[key] })];
   }
-  for (const entry of entries as unknown[]) {
-    if (typeof entry !== 'string') fail(entry, 'is not a string');
+  for (const field of PROFILE_FIELDS) {
+    if (options[field] !== undefined) {
+      throw new TrustedHeaderConfigError(
+        `option ${field}`,
+        field === 'sharedSecrets' ? '<redacted>' : options[field],
+        'cannot be combined with option proxies; put it in one of the profiles',
+      );
+    }
   }
-  try {
-    return parseTrustList(entries as string[]);
-  } catch (error) {
-    if (error instanceof TrustEntryError) fail(error.entry, error.problem);
-    throw error;
+  if (!Array.isArray(options.proxies) || options.proxies.length === 0) {
+    throw new TrustedHeaderConfigError('option proxies', options.proxies, 'must list at least one proxy profile');
   }
+  const names = new Set<string>();
+  return options.proxies.map((given: ProxyProfileOptions, index) => {
+    const profileLabels = optionLabels(`proxies[${index}].`);
+    if (typeof given !== 'object' || given === null) {
+      throw new TrustedHeaderConfigError(`option proxies[${index}]`, given, 'must be a proxy profile object');
+    }
+    // Without names, profiles are told apart by position; a preset's name is used by one profile at most.
+    const named =
+      given.name === undefined && given.preset === undefined ? { ...given, name: `proxy-${index + 1}` } : given;
+    const profile = resolveProfile(named, {
+      ...shared,
+      fail: failWith(profileLabels),
+      label: (key) => profileLabels[key],
+    });
+    if (names.has(profile.name)) {
+      throw new TrustedHeaderConfigError(
+        profileLabels.name,
+        profile.name,
+        'is the name of two proxy profiles; name each one',
+      );
+    }
+    names.add(profile.name);
+    return profile;
+  });
 }

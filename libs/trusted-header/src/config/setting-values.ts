@@ -1,10 +1,10 @@
-import { DEFAULTS, INTEGER_RANGES } from './settings.js';
+import { DEFAULTS, INTEGER_RANGES, type SettingKey } from './settings.js';
 import type { TrustedHeaderOptions } from './trusted-header-options.js';
 
 /** Reports an unusable setting: names it (the option or its environment variable) and the value. */
-export type FailSetting = (key: keyof TrustedHeaderOptions, value: unknown, problem: string) => never;
+export type FailSetting = (key: SettingKey, value: unknown, problem: string) => never;
 
-export type IntegerSetting = keyof typeof INTEGER_RANGES;
+export type IntegerSetting = Extract<keyof typeof INTEGER_RANGES, keyof TrustedHeaderOptions>;
 export type BooleanSetting = 'createUnknownUser' | 'caseFoldUsername' | 'sessionCookieSecure' | 'csrfCheck';
 
 /** The setting or its default, an integer within its range in INTEGER_RANGES. */

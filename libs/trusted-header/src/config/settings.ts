@@ -1,4 +1,17 @@
-import type { TrustedHeaderOptions } from './trusted-header-options.js';
+import type {
+  AssertionProfileOptions,
+  ClientCertificateProfileOptions,
+  TrustedHeaderOptions,
+} from './trusted-header-options.js';
+
+/**
+ * Every setting that has an environment variable: the options (nested ones as `assertion.issuer`), except
+ * `proxies`, which only code can give.
+ */
+export type SettingKey =
+  | Exclude<keyof TrustedHeaderOptions, 'proxies' | 'clientCertificate' | 'assertion'>
+  | `clientCertificate.${keyof ClientCertificateProfileOptions}`
+  | `assertion.${keyof AssertionProfileOptions}`;
 
 /** Each option and the environment variable it is read from. Names follow wger's AUTH_PROXY_* vocabulary. */
 export const ENV_VARIABLES = {
@@ -27,14 +40,35 @@ export const ENV_VARIABLES = {
   logoutUrl: 'AUTH_PROXY_LOGOUT_URL',
   csrfCheck: 'AUTH_PROXY_CSRF_CHECK',
   allowedOrigins: 'AUTH_PROXY_ALLOWED_ORIGINS',
-} as const satisfies Record<keyof TrustedHeaderOptions, string>;
+  name: 'AUTH_PROXY_PROFILE_NAME',
+  userIdHeader: 'AUTH_PROXY_USER_ID_HEADER',
+  sharedSecrets: 'AUTH_PROXY_SHARED_SECRETS',
+  sharedSecretHeader: 'AUTH_PROXY_SHARED_SECRET_HEADER',
+  'clientCertificate.caFile': 'AUTH_PROXY_CLIENT_CA_FILE',
+  'clientCertificate.allowedNames': 'AUTH_PROXY_CLIENT_ALLOWED_NAMES',
+  'assertion.header': 'AUTH_PROXY_JWT_HEADER',
+  'assertion.jwksUrl': 'AUTH_PROXY_JWT_JWKS_URL',
+  'assertion.publicKeyFile': 'AUTH_PROXY_JWT_PUBLIC_KEY_FILE',
+  'assertion.issuer': 'AUTH_PROXY_JWT_ISSUER',
+  'assertion.audience': 'AUTH_PROXY_JWT_AUDIENCE',
+  'assertion.algorithms': 'AUTH_PROXY_JWT_ALGORITHMS',
+  'assertion.clockToleranceSeconds': 'AUTH_PROXY_JWT_CLOCK_TOLERANCE_SECONDS',
+  'assertion.usernameClaim': 'AUTH_PROXY_JWT_USERNAME_CLAIM',
+  'assertion.emailClaim': 'AUTH_PROXY_JWT_EMAIL_CLAIM',
+  'assertion.nameClaim': 'AUTH_PROXY_JWT_NAME_CLAIM',
+  'assertion.groupsClaim': 'AUTH_PROXY_JWT_GROUPS_CLAIM',
+  'assertion.albArn': 'AUTH_PROXY_JWT_ALB_ARN',
+} as const satisfies Record<SettingKey, string>;
 
-export type SettingLabels = Record<keyof TrustedHeaderOptions, string>;
+/** What a setting is called in error messages: its environment variable, or the option's path in code. */
+export type SettingLabels = Record<SettingKey, string>;
 
-/** Labels used when options come from code: the option's own name. */
-export const OPTION_LABELS = Object.fromEntries(
-  Object.keys(ENV_VARIABLES).map((key) => [key, `option ${key}`]),
-) as SettingLabels;
+/** Labels used when options come from code: the option's own name, under a prefix such as `proxies[1].`. */
+export function optionLabels(prefix = ''): SettingLabels {
+  return Object.fromEntries(Object.keys(ENV_VARIABLES).map((key) => [key, `option ${prefix}${key}`])) as SettingLabels;
+}
+
+export const OPTION_LABELS = optionLabels();
 
 /** Integer settings: [minimum, maximum]. */
 export const INTEGER_RANGES = {
@@ -46,7 +80,8 @@ export const INTEGER_RANGES = {
   // At least a minute: last-seen is written at most once a minute, so a shorter idle timeout could not hold.
   sessionIdleSeconds: [60, 31_536_000],
   sessionMaxSeconds: [60, 31_536_000],
-} as const satisfies Partial<Record<keyof TrustedHeaderOptions, readonly [number, number]>>;
+  'assertion.clockToleranceSeconds': [0, 300],
+} as const satisfies Partial<Record<SettingKey, readonly [number, number]>>;
 
 export const DEFAULTS = {
   trustedIps: ['127.0.0.1/32', '::1/128'],
@@ -68,4 +103,9 @@ export const DEFAULTS = {
   logoutPath: '/auth/logout',
   csrfCheck: true,
   allowedOrigins: [] as string[],
+  sharedSecretHeader: 'X-Proxy-Secret',
+  'assertion.clockToleranceSeconds': 30,
+  /** Without a preset: the two asymmetric algorithms identity proxies use. */
+  'assertion.algorithms': ['RS256', 'ES256'] as string[],
+  'assertion.usernameClaim': 'sub',
 } as const;

@@ -1,16 +1,27 @@
 import type { IdentityRules } from '../identity/identity.js';
+import type { ResolvedAssertionOptions } from '../trust/assertion/assertion-options.js';
+import type { ResolvedClientCertificateOptions } from '../trust/client-certificate.js';
+import type { ResolvedSharedSecret } from '../trust/shared-secret.js';
 import type { TrustList } from '../trust/trust-list.js';
 import type { PresetName } from './presets.js';
 
 /**
- * Options as a user gives them, in code (`forRoot`/`forRootAsync`) or from the environment
- * (`trustedHeaderOptionsFromEnv`). Every field is optional; `resolveTrustedHeaderOptions` fills defaults,
- * applies the preset and validates.
+ * One proxy the application trusts: which peers it covers, how a request proves it came through that proxy,
+ * and where the identity comes from. A request is trusted when it matches a profile and passes every check the
+ * profile names.
  */
-export interface TrustedHeaderOptions {
-  /** Proxies allowed to assert identity (IPs and CIDRs). Default `127.0.0.1/32`, `::1/128`. */
+export interface ProxyProfileOptions {
+  /**
+   * Name used in logs and as the namespace of stable subjects from AUTH_PROXY_USER_ID_HEADER (keep it stable
+   * once accounts are keyed on subjects). Default: the preset's name, else `default`.
+   */
+  name?: string;
+  /**
+   * Peers allowed to speak for this proxy (IPs and CIDRs). Default `127.0.0.1/32`, `::1/128` when the profile
+   * has no other check; with a shared secret, a client certificate or a signed assertion, default any peer.
+   */
   trustedIps?: readonly string[];
-  /** Header names and separator of a known proxy; every other field overrides it. */
+  /** Header names, separator and assertion settings of a known proxy; every other field overrides them. */
   preset?: PresetName;
   /** Username header. Default `Remote-User`. The CGI spelling `HTTP_REMOTE_USER` is accepted. */
   userHeader?: string;
@@ -22,6 +33,61 @@ export interface TrustedHeaderOptions {
   groupsHeader?: string;
   /** Default `,` (`|` for the authentik preset). */
   groupsSeparator?: string;
+  /**
+   * Header with the identity provider's stable id for the user (authentik `X-authentik-uid`, Kubernetes
+   * `X-Remote-Uid`): accounts are then keyed on it and follow renames. Default none.
+   */
+  userIdHeader?: string;
+  /** Secrets the proxy sends in `sharedSecretHeader` (at least 32 characters; two during a rotation). */
+  sharedSecrets?: readonly string[];
+  /** Default `X-Proxy-Secret`. */
+  sharedSecretHeader?: string;
+  /** The proxy connects over TLS with a certificate issued by this CA (and, if listed, with one of these names). */
+  clientCertificate?: ClientCertificateProfileOptions;
+  /** The proxy signs who the user is (a JWT in a header); identity then comes from the verified claims only. */
+  assertion?: AssertionProfileOptions;
+}
+
+export interface ClientCertificateProfileOptions {
+  /** PEM file with the CA certificate(s) that issue the proxy's client certificate. */
+  caFile: string;
+  /** Subject CN or DNS SAN the certificate must carry; empty: any certificate from that CA. */
+  allowedNames?: readonly string[];
+}
+
+export interface AssertionProfileOptions {
+  /** Header carrying the token. Default per preset. */
+  header?: string;
+  /** Key set URL (HTTPS; plain HTTP only to a loopback host). One of jwksUrl and publicKeyFile, unless the preset knows it. */
+  jwksUrl?: string;
+  /** PEM file with the public key (SPKI or X.509 certificate). */
+  publicKeyFile?: string;
+  /** Required `iss`. */
+  issuer?: string;
+  /** Required `aud` (any one of them). */
+  audience?: string | readonly string[];
+  /** Accepted signature algorithms (asymmetric only). Default per preset, else RS256 and ES256. */
+  algorithms?: readonly string[];
+  /** Default 30. */
+  clockToleranceSeconds?: number;
+  /** Claim holding the username. Default per preset, else `sub`. */
+  usernameClaim?: string;
+  emailClaim?: string;
+  nameClaim?: string;
+  /** An array claim, or a string split by the groups separator. */
+  groupsClaim?: string;
+  /** aws-alb: the load balancer's ARN, which must sign the token (its `signer` field). */
+  albArn?: string;
+}
+
+/**
+ * Options as a user gives them, in code (`forRoot`/`forRootAsync`) or from the environment
+ * (`trustedHeaderOptionsFromEnv`). Every field is optional; `resolveTrustedHeaderOptions` fills defaults,
+ * applies the preset and validates. The proxy fields describe one profile; `proxies` lists several instead.
+ */
+export interface TrustedHeaderOptions extends ProxyProfileOptions {
+  /** Several trusted proxies, each with its own checks and header names; tried in order. */
+  proxies?: readonly ProxyProfileOptions[];
   /** Create a user on first sight. Default false: unknown users get 401 and no row. */
   createUnknownUser?: boolean;
   /** Proxy groups whose members get the local admin group (bootstrap). Default none. */
@@ -88,11 +154,25 @@ export interface ResolvedLogoutOptions {
   readonly redirectTo: string | null;
 }
 
+/** One trusted proxy after defaults, preset and validation. */
+export interface ResolvedProxyProfile {
+  readonly name: string;
+  readonly preset: PresetName | null;
+  /** Peers it covers; null: any peer (the profile has a cryptographic check). */
+  readonly trust: TrustList | null;
+  /** Header names: where identity comes from, or (with an assertion) what is ignored and removed. */
+  readonly identity: IdentityRules;
+  /** The signing proxy's unsigned companion headers: never read, removed from every request. */
+  readonly unsignedHeaders: readonly string[];
+  readonly sharedSecret: ResolvedSharedSecret | null;
+  readonly clientCertificate: ResolvedClientCertificateOptions | null;
+  readonly assertion: ResolvedAssertionOptions | null;
+}
+
 /** Options after defaults, preset and validation: what the rest of the library consumes. */
 export interface ResolvedTrustedHeaderOptions {
-  readonly trust: TrustList;
-  readonly preset: PresetName | null;
-  readonly identity: IdentityRules;
+  /** At least one; tried in order. */
+  readonly profiles: readonly ResolvedProxyProfile[];
   readonly createUnknownUser: boolean;
   readonly adminGroups: readonly string[];
   readonly adminLocalGroup: string;

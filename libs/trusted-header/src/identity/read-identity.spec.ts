@@ -10,6 +10,7 @@ const RULES: IdentityRules = {
   groupsSeparator: ',',
   maxGroups: 100,
   caseFoldUsername: true,
+  subject: null,
 };
 const read = compileIdentityReader(RULES);
 

@@ -1,29 +1,26 @@
-import {
-  ANONYMOUS,
-  ANONYMOUS_WITHOUT_USER,
-  MAX_DISPLAY_NAME_LENGTH,
-  MAX_EMAIL_LENGTH,
-  MAX_GROUP_NAME_LENGTH,
-} from './identity.js';
+import { ANONYMOUS, ANONYMOUS_WITHOUT_USER } from './identity.js';
 import type { IdentityResult, IdentityRules } from './identity.js';
 import { twinKey } from './header-names.js';
-import {
-  decodeHeaderValue,
-  hasInvisibleOrControlCharacter,
-  isPlaceholder,
-  trimAsciiWhitespace,
-} from './header-value.js';
+import { decodeHeaderValue, trimAsciiWhitespace } from './header-value.js';
+import { identityFromValues } from './identity-values.js';
 import { ParsedIdentities } from './parsed-identities.js';
-import { canonicaliseUsername, hasUnstableCodePoint } from './username.js';
 import { loadUnicodeSecurityData } from './unicode-security.js';
 
-type Role = 'user' | 'email' | 'name' | 'groups';
-const ROLES: readonly Role[] = ['user', 'email', 'name', 'groups'];
+type Role = 'user' | 'email' | 'name' | 'groups' | 'subject';
+const ROLES = ['user', 'email', 'name', 'groups'] as const;
+/** Position of the stable-subject header among the values, when one is configured. */
+const SUBJECT = 4;
 
 /** Reads the identity from a request's raw header list (`IncomingMessage.rawHeaders`: name, value, ...). */
 export type IdentityReader = (rawHeaders: readonly string[]) => IdentityResult;
 
-const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/u;
+function rolesOf(rules: IdentityRules): readonly Role[] {
+  return rules.subject === null ? ROLES : [...ROLES, 'subject'];
+}
+
+function headerOf(rules: IdentityRules, role: Role): string {
+  return role === 'subject' ? rules.subject!.header : rules.headers[role];
+}
 
 function reject(reason: Extract<IdentityResult, { kind: 'rejected' }>['reason'], detail: string): IdentityResult {
   return { kind: 'rejected', reason, detail };
@@ -43,12 +40,14 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
   // the length of a name that could still match: header names are ASCII tokens.
   const relevantLengths = new Set([...twinLengths, 'connection'.length]);
   // With a configured name such as X_Remote_User, the plain X-Remote-User is its twin: every name is checked.
-  const namesHaveSeparators = ROLES.some((role) => hasTwinSeparator(rules.headers[role].toLowerCase()));
+  const roles = rolesOf(rules);
+  const namesHaveSeparators = roles.some((role) => hasTwinSeparator(headerOf(rules, role).toLowerCase()));
   const parsed = new ParsedIdentities();
+  const subject = rules.subject ?? undefined;
 
   return (rawHeaders) => {
     // By position in ROLES: a small array is cheaper per request than an object keyed by role.
-    const values: (string | undefined)[] = [undefined, undefined, undefined, undefined];
+    const values: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
     let hopByHop: Role | undefined;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!;
@@ -57,7 +56,7 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
       const role = exact.get(lower);
       if (role !== undefined) {
         if (values[role] !== undefined) {
-          return reject('duplicate_header', `Header ${rules.headers[ROLES[role]!]} appears more than once`);
+          return reject('duplicate_header', `Header ${headerOf(rules, roles[role]!)} appears more than once`);
         }
         values[role] = rawHeaders[i + 1]!;
       } else if (lower === 'connection') {
@@ -65,7 +64,7 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
       } else if (twinLengths.has(lower.length) && (namesHaveSeparators || hasTwinSeparator(lower))) {
         const twinOf = twins.get(twinKey(lower));
         if (twinOf !== undefined) {
-          return reject('header_twin', `Header ${rawHeaders[i]} imitates ${rules.headers[twinOf]}`);
+          return reject('header_twin', `Header ${rawHeaders[i]} imitates ${headerOf(rules, twinOf)}`);
         }
       }
     }
@@ -73,7 +72,7 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
     // header could be stripped and a client's copy let through further along. Reported after the scan, so a
     // duplicate or twin found later in the header list takes precedence, whatever the order of the lines.
     if (hopByHop !== undefined) {
-      return reject('hop_by_hop_header', `Connection names the identity header ${rules.headers[hopByHop]}`);
+      return reject('hop_by_hop_header', `Connection names the identity header ${headerOf(rules, hopByHop)}`);
     }
     const [user, email, displayName, groups] = values;
     if (user === undefined) {
@@ -81,10 +80,20 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
         ? ANONYMOUS
         : ANONYMOUS_WITHOUT_USER;
     }
-    let result = parsed.get(user, email, displayName, groups);
+    // With a stable subject the parse depends on it too: it joins the username as the memo's key (a header
+    // value cannot contain a line feed, so the two cannot run together).
+    const key =
+      subject === undefined ? user : values[SUBJECT] === undefined ? undefined : `${user}\n${values[SUBJECT]}`;
+    if (key === undefined) {
+      return reject(
+        'missing_identity',
+        `Header ${subject!.header} (the user's stable id) is required with ${rules.headers.user}`,
+      );
+    }
+    let result = parsed.get(key, email, displayName, groups);
     if (result === undefined) {
-      result = buildIdentity({ user, email, name: displayName, groups }, rules);
-      parsed.set(user, email, displayName, groups, result);
+      result = buildIdentity({ user, email, name: displayName, groups, subject: values[SUBJECT] }, rules);
+      parsed.set(key, email, displayName, groups, result);
     }
     return result;
   };
@@ -112,9 +121,9 @@ interface HeaderNameIndex {
 function indexHeaderNames(rules: IdentityRules): HeaderNameIndex {
   const exact = new Map<string, number>();
   const twins = new Map<string, Role>();
-  for (const [index, role] of ROLES.entries()) {
-    exact.set(rules.headers[role].toLowerCase(), index);
-    twins.set(twinKey(rules.headers[role]), role);
+  for (const [index, role] of rolesOf(rules).entries()) {
+    exact.set(headerOf(rules, role).toLowerCase(), index);
+    twins.set(twinKey(headerOf(rules, role)), role);
   }
   return { exact, twins, twinLengths: new Set([...twins.keys()].map((key) => key.length)) };
 }
@@ -137,87 +146,35 @@ export function compileIdentityHeaderMatcher(rules: IdentityRules): (headerName:
   return (headerName) => twinLengths.has(headerName.length) && twins.has(twinKey(headerName));
 }
 
-function buildIdentity(values: Partial<Record<Role, string>>, rules: IdentityRules): IdentityResult {
+function buildIdentity(raw: Partial<Record<Role, string>> & { user: string }, rules: IdentityRules): IdentityResult {
   const decoded: Partial<Record<Role, string>> = {};
-  for (const role of ROLES) {
-    const raw = values[role];
-    if (raw === undefined) continue;
-    const text = decodeHeaderValue(raw);
+  for (const role of rolesOf(rules)) {
+    const value = raw[role];
+    if (value === undefined) continue;
+    const text = decodeHeaderValue(value);
     if (text === null) {
-      return reject('invalid_header_encoding', `Header ${rules.headers[role]} is not valid UTF-8`);
+      return reject('invalid_header_encoding', `Header ${headerOf(rules, role)} is not valid UTF-8`);
     }
     decoded[role] = text;
   }
-
-  const username = canonicaliseUsername(decoded.user!, rules.caseFoldUsername);
-  if (!username.ok) {
-    return reject(username.tooLong ? 'value_too_long' : 'invalid_username', `Username ${username.problem}`);
-  }
-
-  // Lengths are checked on the stored form: lower-casing can lengthen a value. An absent or empty email or
-  // display name is null: it leaves what is stored as it is.
-  let email: string | null = null;
-  const emailText = trimAsciiWhitespace(decoded.email ?? '');
-  if (emailText !== '') {
-    const normalised = emailText.normalize('NFC').toLowerCase();
-    if ([...normalised].length > MAX_EMAIL_LENGTH) {
-      return reject('value_too_long', `Email is longer than ${MAX_EMAIL_LENGTH} characters`);
-    }
-    // An email is unique among users: a spelling that normalisation or case mapping would fold into another
-    // address (Kelvin sign, fullwidth, dotless i) is refused, never stored as the address it imitates.
-    if (
-      hasInvisibleOrControlCharacter(emailText) ||
-      isPlaceholder(emailText) ||
-      !EMAIL_SHAPE.test(normalised) ||
-      hasUnstableCodePoint(emailText) ||
-      normalised.toUpperCase().toLowerCase() !== normalised
-    ) {
-      return reject('invalid_email', `Header ${rules.headers.email} is not an email address`);
-    }
-    email = normalised;
-  }
-
-  let displayName: string | null = null;
-  const nameText = decoded.name?.trim() ?? '';
-  if (nameText !== '') {
-    displayName = nameText.normalize('NFC');
-    if ([...displayName].length > MAX_DISPLAY_NAME_LENGTH) {
-      return reject('value_too_long', `Display name is longer than ${MAX_DISPLAY_NAME_LENGTH} characters`);
-    }
-    if (hasInvisibleOrControlCharacter(nameText) || isPlaceholder(nameText)) {
-      return reject('invalid_display_name', `Header ${rules.headers.name} contains a placeholder or control character`);
-    }
-  }
-
-  // Group names are matched exactly, like usernames: only spaces and tabs around separators are trimmed, and
-  // nothing is normalised, so `ops\u00a0`, `\u3000ops` or a Kelvin-sign `K` never match `ops` or `K`.
-  const groups = new Set<string>();
-  const groupsText = decoded.groups ?? '';
-  if (isPlaceholder(trimAsciiWhitespace(groupsText))) {
-    return reject('invalid_groups', `Header ${rules.headers.groups} is a placeholder`);
-  }
-  for (const part of groupsText.split(rules.groupsSeparator)) {
-    const group = trimAsciiWhitespace(part);
-    if (group === '') continue;
-    if ([...group].length > MAX_GROUP_NAME_LENGTH) {
-      return reject('value_too_long', `A group name is longer than ${MAX_GROUP_NAME_LENGTH} characters`);
-    }
-    if (hasInvisibleOrControlCharacter(group)) {
-      return reject('invalid_groups', `Header ${rules.headers.groups} contains a control or invisible character`);
-    }
-    groups.add(group);
-    if (groups.size > rules.maxGroups) {
-      return reject('too_many_groups', `More than ${rules.maxGroups} groups asserted`);
-    }
-  }
-
-  return Object.freeze({
-    kind: 'identity',
-    identity: Object.freeze({
-      username: username.username,
-      email,
-      displayName,
-      groups: Object.freeze([...groups].sort()),
-    }),
-  });
+  const { headers } = rules;
+  return identityFromValues(
+    {
+      user: decoded.user!,
+      email: decoded.email,
+      name: decoded.name,
+      groups: decoded.groups,
+      subject:
+        decoded.subject === undefined
+          ? undefined
+          : { issuer: rules.subject!.issuer, id: trimAsciiWhitespace(decoded.subject) },
+    },
+    rules,
+    {
+      user: `Header ${headers.user}`,
+      email: `Header ${headers.email}`,
+      name: `Header ${headers.name}`,
+      groups: `Header ${headers.groups}`,
+    },
+  );
 }

@@ -1,5 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { Http2ServerRequest } from 'node:http2';
+import type { ResolvedProxyProfile } from '../config/trusted-header-options.js';
 
 /**
  * What the library concluded about the peer of one request, computed once and shared by middleware, strategy
@@ -11,6 +12,8 @@ export interface RequestInspection {
   readonly trusted: boolean;
   /** Names of identity headers an untrusted peer sent (removed from the request). */
   readonly strippedHeaders: readonly string[];
+  /** The proxy profile whose checks the request passed; null when untrusted. */
+  readonly profile: ResolvedProxyProfile | null;
 }
 
 /**

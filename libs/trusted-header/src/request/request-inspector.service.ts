@@ -1,10 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { LogBudget, LogThrottle } from '../common/log-throttle.js';
-import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
+import type { MaybePromise } from '../common/maybe-promise.js';
+import type { ResolvedProxyProfile, ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { ANONYMOUS, type IdentityResult } from '../identity/identity.js';
-import { compileIdentityHeaderMatcher, compileIdentityReader, type IdentityReader } from '../identity/read-identity.js';
+import { compileProfileSelector, type ProfileSelector } from '../trust/proxy-profiles.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
+import { compileHeaderNameMatcher, removeHeaders, type HeaderNameMatcher } from './header-removal.js';
+import { compileProfileIdentity, type ProfileIdentityReader } from './profile-identity.js';
 import { incomingMessageOf, type RequestInspection } from './request-inspection.js';
 
 /**
@@ -14,7 +17,9 @@ import { incomingMessageOf, type RequestInspection } from './request-inspection.
  */
 interface RequestState {
   readonly inspection: RequestInspection;
-  identity?: IdentityResult;
+  /** The profile that accepted the request; -1 for none. */
+  readonly profileIndex: number;
+  identity?: MaybePromise<IdentityResult>;
   /** The adapter's response, kept only for adapters whose request does not lead to it (see responseOf). */
   response?: unknown;
 }
@@ -55,7 +60,36 @@ const NOT_A_REQUEST: RequestInspection = Object.freeze({
   peer: undefined,
   trusted: false,
   strippedHeaders: NOTHING_STRIPPED,
+  profile: null,
 });
+
+/** One profile, compiled: how it reads identity, and what is removed from the requests it accepts. */
+interface CompiledProfile {
+  readonly profile: ResolvedProxyProfile;
+  readonly readIdentity: ProfileIdentityReader;
+  /** Identity headers this profile does not read (other profiles', unsigned companions); null: none to remove. */
+  readonly foreignHeaders: HeaderNameMatcher | null;
+}
+
+/** Every header name a profile reads identity from (none for a signed assertion: only its token counts). */
+function identityHeaderNames(profile: ResolvedProxyProfile): string[] {
+  if (profile.assertion !== null) return [];
+  const { headers, subject } = profile.identity;
+  return [headers.user, headers.email, headers.name, headers.groups, ...(subject === null ? [] : [subject.header])];
+}
+
+/** Every identity header name a profile knows of: what it reads, what it ignores, and its proxy's unsigned ones. */
+function knownIdentityHeaderNames(profile: ResolvedProxyProfile): string[] {
+  const { headers, subject } = profile.identity;
+  return [
+    headers.user,
+    headers.email,
+    headers.name,
+    headers.groups,
+    ...(subject === null ? [] : [subject.header]),
+    ...profile.unsignedHeaders,
+  ];
+}
 
 /**
  * Decides, once per request, whether the peer may assert identity and what identity it asserts. For an
@@ -65,16 +99,35 @@ const NOT_A_REQUEST: RequestInspection = Object.freeze({
 @Injectable()
 export class RequestInspector {
   private readonly logger = new Logger('TrustedHeader');
-  private readonly readIdentity: IdentityReader;
-  private readonly isIdentityHeader: (name: string) => boolean;
+  private readonly profiles: readonly CompiledProfile[];
+  private readonly selector: ProfileSelector;
+  /** Identity headers of every profile: what an untrusted peer's request loses. */
+  private readonly isIdentityHeader: HeaderNameMatcher;
+  /** Shared-secret headers: removed from every request once checked, so no handler or log ever sees one. */
+  private readonly isSecretHeader: HeaderNameMatcher | null;
   private readonly untrustedWarnings: LogThrottle;
   private readonly untrustedWarningBudget = new LogBudget(10, 1_000);
   private readonly states = new WeakMap<IncomingMessage, RequestState>();
   private readonly keepsResponses: boolean;
 
   constructor(@Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions) {
-    this.readIdentity = compileIdentityReader(options.identity);
-    this.isIdentityHeader = compileIdentityHeaderMatcher(options.identity);
+    const everyIdentityHeader = options.profiles.flatMap(knownIdentityHeaderNames);
+    this.isIdentityHeader = compileHeaderNameMatcher(everyIdentityHeader)!;
+    this.isSecretHeader = compileHeaderNameMatcher(
+      options.profiles.flatMap((profile) => (profile.sharedSecret === null ? [] : [profile.sharedSecret.header])),
+    );
+    this.selector = compileProfileSelector(options.profiles);
+    this.profiles = options.profiles.map((profile) => {
+      const read = new Set(identityHeaderNames(profile).map((name) => name.toLowerCase()));
+      const readIdentity = compileProfileIdentity(profile);
+      return {
+        profile,
+        readIdentity,
+        foreignHeaders: compileHeaderNameMatcher(
+          everyIdentityHeader.filter((name) => !read.has(name.toLowerCase()) || profile.unsignedHeaders.includes(name)),
+        ),
+      };
+    });
     this.untrustedWarnings = new LogThrottle(options.untrustedWarningIntervalMs);
     this.keepsResponses = options.session !== null;
   }
@@ -107,59 +160,69 @@ export class RequestInspector {
     return (message as { res?: unknown }).res ?? this.states.get(message)?.response;
   }
 
-  /** The identity the request asserts: anonymous unless the peer is trusted. Parsed once, on first use. */
-  identityOf(request: unknown): IdentityResult {
+  /**
+   * The identity the request asserts: anonymous unless a profile accepted the request. Parsed (or the token
+   * verified) once, on first use; a promise only while a token's keys are being fetched or it is verified.
+   */
+  identityOf(request: unknown): MaybePromise<IdentityResult> {
     const message = incomingMessageOf(request);
     if (message === undefined) return ANONYMOUS;
     const state = this.stateOf(message);
-    if (!state.inspection.trusted) return ANONYMOUS;
-    return (state.identity ??= mayBeTruncated(message) ? TRUNCATED : this.readIdentity(message.rawHeaders));
+    if (state.profileIndex < 0) return ANONYMOUS;
+    return (state.identity ??= mayBeTruncated(message)
+      ? TRUNCATED
+      : this.profiles[state.profileIndex]!.readIdentity(message.rawHeaders));
   }
 
   private stateOf(message: IncomingMessage): RequestState {
     let state = this.states.get(message);
     if (state === undefined) {
       const peer = message.socket?.remoteAddress;
-      const inspection = this.options.trust.isTrustedPeer(peer)
-        ? { peer, trusted: true, strippedHeaders: NOTHING_STRIPPED }
-        : { peer, trusted: false, strippedHeaders: this.stripIdentityHeaders(message, peer) };
-      state = { inspection, identity: undefined, response: undefined };
+      // The secret is read by the selection and removed right after, whether it matched or not.
+      const profileIndex = this.selector.select(message);
+      const secretSent = this.isSecretHeader !== null && removeHeaders(message, this.isSecretHeader).length > 0;
+      let inspection: RequestInspection;
+      if (profileIndex >= 0) {
+        const { profile, foreignHeaders } = this.profiles[profileIndex]!;
+        if (foreignHeaders !== null) removeHeaders(message, foreignHeaders);
+        inspection = { peer, trusted: true, strippedHeaders: NOTHING_STRIPPED, profile };
+      } else {
+        const stripped = removeHeaders(message, this.isIdentityHeader);
+        if (stripped.length > 0 || secretSent) this.warnUntrusted(message, peer, stripped);
+        inspection = {
+          peer,
+          trusted: false,
+          strippedHeaders: stripped.length > 0 ? stripped : NOTHING_STRIPPED,
+          profile: null,
+        };
+      }
+      state = { inspection, profileIndex, identity: undefined, response: undefined };
       this.states.set(message, state);
     }
     return state;
   }
 
-  private stripIdentityHeaders(message: IncomingMessage, peer: string | undefined): string[] {
-    const stripped: string[] = [];
-    const raw = message.rawHeaders;
-    for (let i = raw.length - 2; i >= 0; i -= 2) {
-      if (this.isIdentityHeader(raw[i]!)) stripped.push(raw[i]!);
-    }
-    if (stripped.length === 0) return stripped;
-    // Node builds `headers` and `headersDistinct` lazily from rawHeaders and a line count it keeps apart; after
-    // rawHeaders shrinks, building them would read past its end (a TypeError in headersDistinct). Both views
-    // are built first, from the full list, and the identity headers then removed from all three. An HTTP/2
-    // request (Http2ServerRequest) has no headersDistinct.
-    const views = [message.headers, message.headersDistinct].filter(
-      (view): view is NonNullable<typeof view> => view !== undefined && view !== null,
-    ) as Record<string, unknown>[];
-    for (let i = raw.length - 2; i >= 0; i -= 2) {
-      if (this.isIdentityHeader(raw[i]!)) raw.splice(i, 2);
-    }
-    for (const view of views) {
-      for (const name of Object.keys(view)) {
-        if (this.isIdentityHeader(name)) delete view[name];
-      }
-    }
-    stripped.reverse();
-    // Per peer, and at most ten lines a second overall: many addresses (an IPv6 /64) must not flood the log.
+  /**
+   * Names the peer and, for each profile, the check that refused the request (`secret_mismatch`,
+   * `client_certificate_rejected`, ...). Per peer, and at most ten lines a second overall: many addresses (an
+   * IPv6 /64) must not flood the log.
+   */
+  private warnUntrusted(message: IncomingMessage, peer: string | undefined, stripped: readonly string[]): void {
     const skipped = this.untrustedWarnings.admit(peer ?? 'unknown');
-    if (skipped !== null && this.untrustedWarningBudget.spend()) {
-      const more = skipped > 0 ? `; ${skipped} more from this peer since the last warning` : '';
-      this.logger.warn(
-        `untrusted_proxy: peer ${peer ?? 'unknown'} sent identity headers (${[...new Set(stripped)].join(', ')}); ignored and removed${more}`,
-      );
-    }
-    return stripped;
+    if (skipped === null || !this.untrustedWarningBudget.spend()) return;
+    const more = skipped > 0 ? `; ${skipped} more from this peer since the last warning` : '';
+    const sent =
+      stripped.length > 0
+        ? `sent identity headers (${[...new Set(stripped)].join(', ')}); ignored and removed`
+        : 'sent a shared secret; removed';
+    const why = this.selector
+      .explain(message)
+      .map((refusal) =>
+        this.profiles.length > 1
+          ? `${refusal.check} (profile ${refusal.profile}: ${refusal.detail})`
+          : `${refusal.check} (${refusal.detail})`,
+      )
+      .join('; ');
+    this.logger.warn(`untrusted_proxy: peer ${peer ?? 'unknown'} ${sent}: ${why}${more}`);
   }
 }

@@ -38,7 +38,7 @@ describe('RequestInspector: what counts as a request', () => {
     ['null', null],
     ['a string', 'Remote-User: root'],
   ])('never trusts %s (an RPC payload a guard took for the request)', (_what, forged) => {
-    expect(inspector.inspect(forged)).toEqual({ peer: undefined, trusted: false, strippedHeaders: [] });
+    expect(inspector.inspect(forged)).toEqual({ peer: undefined, trusted: false, strippedHeaders: [], profile: null });
     expect(inspector.identityOf(forged)).toEqual({ kind: 'anonymous' });
   });
 });
@@ -80,6 +80,7 @@ describe('RequestInspector over HTTP/2 (Http2ServerRequest has no headersDistinc
       peer: '127.0.0.2',
       trusted: false,
       strippedHeaders: ['remote-user', 'remote_groups'],
+      profile: null,
       headers: [],
     });
   });

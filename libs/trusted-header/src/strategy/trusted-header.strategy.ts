@@ -7,7 +7,8 @@ import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-opti
 import { httpExceptionFor, toHttpError } from '../errors/http-mapping.js';
 import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
 import { crossSiteProblem } from '../request/cross-site-check.js';
-import { incomingMessageOf } from '../request/request-inspection.js';
+import type { IdentityResult } from '../identity/identity.js';
+import { incomingMessageOf, type RequestInspection } from '../request/request-inspection.js';
 import { RequestInspector } from '../request/request-inspector.service.js';
 import { readSessionCookie, type SessionCookie } from '../session/session-cookie.js';
 import { SessionLogin, type SessionRequest } from '../session/session-login.service.js';
@@ -91,6 +92,20 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       throw httpExceptionFor('missing_identity', 'Not logged in');
     }
     const result = this.inspector.identityOf(request);
+    return result instanceof Promise
+      ? result.then((settled) => this.userFor(settled, request, response, inspection, cookie))
+      : this.userFor(result, request, response, inspection, cookie);
+  }
+
+  /** The user for what the request asserted (headers, verified claims or nothing) and its session cookie. */
+  private userFor(
+    result: IdentityResult,
+    request: unknown,
+    response: unknown,
+    inspection: RequestInspection,
+    cookie: SessionCookie,
+  ): MaybePromise<AuthenticatedUser> {
+    const message = incomingMessageOf(request);
     if (result.kind === 'rejected') {
       this.logRejection(result.reason, `request from proxy ${inspection.peer} rejected: ${result.detail}`);
       throw httpExceptionFor(result.reason, result.detail);
@@ -100,7 +115,7 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       // Email, name or groups headers without the user header assert nobody: never the session's user instead,
       // with the groups of its last login beside the groups the proxy has just asserted.
       if (result.withoutUser) {
-        const detail = `Identity headers without ${this.options.identity.headers.user} beside a session cookie`;
+        const detail = `Identity headers without ${inspection.profile!.identity.headers.user} beside a session cookie`;
         this.logRejection('invalid_username', `request from proxy ${inspection.peer} rejected: ${detail}`);
         throw httpExceptionFor('invalid_username', detail);
       }
