@@ -2,13 +2,16 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { loadAppConfig } from './config/app-config.js';
 import { createApp } from './create-app.js';
+import { httpsServerOptions } from './https/https-options.js';
 import { openDatabase } from './database/open-database.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('ReferenceApp');
   let config;
+  let https;
   try {
     config = loadAppConfig();
+    https = httpsServerOptions(config.https, config.trustedHeader);
   } catch (error) {
     // A configuration error is the operator's to fix: print the message, not a stack trace.
     logger.error(error instanceof Error ? error.message : String(error));
@@ -16,7 +19,9 @@ async function bootstrap(): Promise<void> {
   }
   const database = await openDatabase(config.database);
   logger.log(`database: ${database.description}`);
-  const app = await createApp({ trustedHeader: config.trustedHeader, dataSource: database.options }, config.adapter);
+  const app = await createApp({ trustedHeader: config.trustedHeader, dataSource: database.options }, config.adapter, {
+    https,
+  });
   // Signals are handled here rather than by Nest's shutdown hooks, which re-raise the signal: closing the
   // app and then the embedded database lets PGlite flush its data directory and the process exit with 0.
   const close = async () => {
@@ -28,7 +33,9 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', close);
   process.once('SIGTERM', close);
   await app.listen(config.port, config.host);
-  logger.log(`listening on http://${config.host}:${config.port} (${config.adapter})`);
+  const scheme = https === null ? 'http' : 'https';
+  const clientCertificates = https?.requestCert ? ', client certificates requested' : '';
+  logger.log(`listening on ${scheme}://${config.host}:${config.port} (${config.adapter}${clientCertificates})`);
 }
 
 void bootstrap();

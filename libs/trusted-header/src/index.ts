@@ -12,6 +12,7 @@ export { trustedHeaderOptionsFromEnv } from './config/env.js';
 export { ENV_VARIABLES } from './config/settings.js';
 export { PRESETS, type PresetName } from './config/presets.js';
 export { TrustedHeaderConfigError } from './config/config-error.js';
+export { clientCertificateServerOptions, type ResolvedClientCertificateOptions } from './trust/client-certificate.js';
 
 // Guard, strategy, decorators
 export { TrustedHeaderGuard } from './guards/trusted-header.guard.js';

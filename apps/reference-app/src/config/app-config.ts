@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { trustedHeaderOptionsFromEnv, type TrustedHeaderOptions } from 'nestjs-trusted-header';
 import type { DatabaseConfig } from '../database/database-config.js';
+import { httpsFilesFromEnv, type HttpsFiles } from '../https/https-options.js';
 
 export type HttpAdapterName = 'express' | 'fastify';
 
@@ -8,6 +9,8 @@ export interface AppConfig {
   readonly port: number;
   readonly host: string;
   readonly adapter: HttpAdapterName;
+  /** Serve HTTPS with these files; null serves plain HTTP. */
+  readonly https: HttpsFiles | null;
   readonly trustedHeader: TrustedHeaderOptions;
   readonly database: DatabaseConfig;
 }
@@ -26,6 +29,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port,
     host: env.HOST ?? '127.0.0.1',
     adapter,
+    https: httpsFilesFromEnv(env),
     trustedHeader,
     database: {
       url: env.DATABASE_URL || undefined,
