@@ -3,18 +3,18 @@ import { Test } from '@nestjs/testing';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import { trustedHeaderOptionsFromEnv, type TrustedHeaderOptions } from 'nestjs-trusted-header';
-import { AppModule } from '../../apps/reference-app/src/app.module.js';
-import type { HttpAdapterName } from '../../apps/reference-app/src/config/app-config.js';
-import { configureApp } from '../../apps/reference-app/src/configure-app.js';
-import { createHttpAdapter, nestApplicationOptions } from '../../apps/reference-app/src/create-app.js';
-import { httpsFilesFromEnv, httpsServerOptions } from '../../apps/reference-app/src/https/https-options.js';
-import { CapturedLogger } from '../support/captured-logger.js';
-import { CertificateWorkshop, type Issued } from '../support/certificates.js';
-import { freePort } from '../support/free-port.js';
-import { startNginx, type RunningProxy } from '../support/proxies.js';
-import { rawRequest, type RawResponse } from '../support/raw-request.js';
-import { ADAPTERS } from '../support/test-app.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { AppModule } from '../apps/reference-app/src/app.module.js';
+import type { HttpAdapterName } from '../apps/reference-app/src/config/app-config.js';
+import { configureApp } from '../apps/reference-app/src/configure-app.js';
+import { createHttpAdapter, nestApplicationOptions } from '../apps/reference-app/src/create-app.js';
+import { httpsFilesFromEnv, httpsServerOptions } from '../apps/reference-app/src/https/https-options.js';
+import { CapturedLogger } from './support/captured-logger.js';
+import { CertificateWorkshop, type Issued } from './support/certificates.js';
+import { freePort } from './support/free-port.js';
+import { startNginx, type RunningProxy } from './support/proxies.js';
+import { rawRequest, type RawResponse } from './support/raw-request.js';
+import { ADAPTERS } from './support/test-app.js';
+import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 /**
  * Kubernetes-style proxy authentication over real TLS: the app serves HTTPS and trusts a request only when the
