@@ -9,6 +9,11 @@ import type { ResolvedProxyProfile } from '../config/trusted-header-options.js';
 export interface RequestInspection {
   /** TCP peer address as the socket reports it. */
   readonly peer: string | undefined;
+  /**
+   * A proxy profile's checks passed: peer range, shared secret, client certificate, and for a signed assertion
+   * the presence of its header. The assertion's signature is verified when the identity is read, so with such
+   * a profile this alone admits nobody.
+   */
   readonly trusted: boolean;
   /** Names of identity headers an untrusted peer sent (removed from the request). */
   readonly strippedHeaders: readonly string[];
