@@ -229,6 +229,7 @@ const MIGRATIONS = [
   'CreateAuditEvents1732400000000',
   'AddAuditActorType1732500000000',
   'CreateSessions1732600000000',
+  'AddUserSubjects1732700000000',
 ];
 
 const COMPILER_OPTIONS = {

@@ -30,6 +30,17 @@ export class UserDisabledError extends TrustedHeaderError {
   }
 }
 
+/**
+ * The asserted username belongs to another account than the one the identity is keyed on: another person at the
+ * identity provider (another subject) holds it, or an account keyed on a subject is reached without one. Never
+ * resolved by merging the accounts or by handing one to whoever asserts its name.
+ */
+export class UsernameTakenError extends TrustedHeaderError {
+  constructor() {
+    super('username_taken', 'This username belongs to another account');
+  }
+}
+
 /** A session cookie that names no live session: unknown, revoked, expired, malformed or sent twice. */
 export class InvalidSessionError extends TrustedHeaderError {
   constructor(detail: string) {

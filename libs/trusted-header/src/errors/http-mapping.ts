@@ -21,6 +21,7 @@ export const STATUS_OF_REASON: Readonly<Record<RejectionReason, HttpStatus>> = O
   too_many_groups: HttpStatus.BAD_REQUEST,
   value_too_long: HttpStatus.BAD_REQUEST,
   user_disabled: HttpStatus.FORBIDDEN,
+  username_taken: HttpStatus.CONFLICT,
   missing_group: HttpStatus.FORBIDDEN,
   unsupported_context: HttpStatus.FORBIDDEN,
   invalid_session: HttpStatus.UNAUTHORIZED,

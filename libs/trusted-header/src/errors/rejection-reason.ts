@@ -22,6 +22,7 @@ export type RejectionReason =
   // accounts
   | 'unknown_user'
   | 'user_disabled'
+  | 'username_taken'
   | 'missing_group'
   | 'unsupported_context'
   // sessions, cross-site requests and tokens

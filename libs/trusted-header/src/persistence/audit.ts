@@ -4,6 +4,8 @@ export const AUDIT_EVENT_TYPES = [
   'user_created',
   'user_attributes_changed',
   'user_groups_changed',
+  'user_renamed',
+  'subject_adopted',
   'user_disabled',
   'user_enabled',
   'group_created',

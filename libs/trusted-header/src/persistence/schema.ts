@@ -5,6 +5,7 @@ import { CreateTrustedHeaderTables1732300000000 } from './migrations/17323000000
 import { CreateAuditEvents1732400000000 } from './migrations/1732400000000-create-audit-events.js';
 import { AddAuditActorType1732500000000 } from './migrations/1732500000000-add-audit-actor-type.js';
 import { CreateSessions1732600000000 } from './migrations/1732600000000-create-sessions.js';
+import { AddUserSubjects1732700000000 } from './migrations/1732700000000-add-user-subjects.js';
 import { TrustedHeaderSession } from './session.entity.js';
 import { TrustedHeaderUserExternalGroup } from './user-external-group.entity.js';
 import { TrustedHeaderUserGroupGrant } from './user-group-grant.entity.js';
@@ -27,4 +28,5 @@ export const TRUSTED_HEADER_MIGRATIONS = [
   CreateAuditEvents1732400000000,
   AddAuditActorType1732500000000,
   CreateSessions1732600000000,
+  AddUserSubjects1732700000000,
 ];

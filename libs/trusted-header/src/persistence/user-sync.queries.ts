@@ -13,9 +13,17 @@ export interface UserRow {
   display_name: string | null;
   disabled: boolean;
   sync_fingerprint: string | null;
+  /** Both null, or both set (a CHECK says so). */
+  subject_issuer: string | null;
+  subject: string | null;
 }
 
-const USER_COLUMNS = 'id, username, email, display_name, disabled, sync_fingerprint';
+const USER_COLUMNS = 'id, username, email, display_name, disabled, sync_fingerprint, subject_issuer, subject';
+
+/** Names of the unique indexes a racing login can run into. */
+export const USERNAME_INDEX = 'auth_proxy_users_username_key';
+export const SUBJECT_INDEX = 'auth_proxy_users_subject_key';
+export const EMAIL_INDEX = 'auth_proxy_users_email_key';
 
 /**
  * `forUpdate` takes FOR NO KEY UPDATE: it serialises syncs of one user without blocking the foreign-key checks
@@ -30,6 +38,20 @@ export async function findUserByUsername(
   const rows: UserRow[] = await runner.query(
     `SELECT ${USER_COLUMNS} FROM auth_proxy_users WHERE username = $1${forUpdate ? ' FOR NO KEY UPDATE' : ''}`,
     [username],
+  );
+  return rows[0];
+}
+
+/** The account keyed on a stable subject; `forUpdate` as in findUserByUsername. */
+export async function findUserBySubject(
+  runner: QueryRunner,
+  subject: { readonly issuer: string; readonly id: string },
+  forUpdate = false,
+): Promise<UserRow | undefined> {
+  const rows: UserRow[] = await runner.query(
+    `SELECT ${USER_COLUMNS} FROM auth_proxy_users
+      WHERE subject_issuer = $1 AND subject = $2${forUpdate ? ' FOR NO KEY UPDATE' : ''}`,
+    [subject.issuer, subject.id],
   );
   return rows[0];
 }
@@ -49,13 +71,47 @@ export async function findUserWithExternalGroups(
   return rows[0];
 }
 
-/** Returns whether this call created the row (false when a concurrent first login did). */
-export async function insertUserIfAbsent(runner: QueryRunner, username: string): Promise<boolean> {
-  const rows: unknown[] = await runner.query(
-    `INSERT INTO auth_proxy_users (username) VALUES ($1) ON CONFLICT (username) DO NOTHING RETURNING id`,
-    [username],
+/**
+ * Returns whether this call created the row (false when a concurrent first login did). With a subject, a row
+ * holding either the username or the subject makes it a no-op: the caller reads again to learn which.
+ */
+export async function insertUserIfAbsent(
+  runner: QueryRunner,
+  username: string,
+  subject?: { readonly issuer: string; readonly id: string },
+): Promise<boolean> {
+  const rows: unknown[] =
+    subject === undefined
+      ? await runner.query(
+          `INSERT INTO auth_proxy_users (username) VALUES ($1) ON CONFLICT (username) DO NOTHING RETURNING id`,
+          [username],
+        )
+      : await runner.query(
+          `INSERT INTO auth_proxy_users (username, subject_issuer, subject) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING RETURNING id`,
+          [username, subject.issuer, subject.id],
+        );
+  return rows.length > 0;
+}
+
+/** Keys a username-only account on a subject, once: a row that has one already is left alone (returns false). */
+export async function adoptSubject(
+  runner: QueryRunner,
+  userId: string,
+  subject: { readonly issuer: string; readonly id: string },
+): Promise<boolean> {
+  const rows = await rowsOf(
+    runner,
+    `UPDATE auth_proxy_users SET subject_issuer = $2, subject = $3, updated_at = now()
+      WHERE id = $1 AND subject IS NULL RETURNING id`,
+    [userId, subject.issuer, subject.id],
   );
   return rows.length > 0;
+}
+
+/** The username follows the identity provider; a unique violation says another account took it meanwhile. */
+export async function renameUser(runner: QueryRunner, userId: string, username: string): Promise<void> {
+  await runner.query(`UPDATE auth_proxy_users SET username = $2, updated_at = now() WHERE id = $1`, [userId, username]);
 }
 
 export async function isEmailHeldByAnotherUser(runner: QueryRunner, email: string, userId: string): Promise<boolean> {

@@ -1,7 +1,12 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-/** A user known to the application. The canonical username is the only key; email is data, never a key. */
+/**
+ * A user known to the application. The key is the identity provider's stable subject where the proxy asserts
+ * one (the username then follows renames), the canonical username otherwise; email is data, never a key.
+ */
 @Entity({ name: 'auth_proxy_users' })
+@Check('auth_proxy_users_subject_pair_check', '("subject_issuer" IS NULL) = ("subject" IS NULL)')
+@Index('auth_proxy_users_subject_key', ['subjectIssuer', 'subject'], { unique: true, where: '"subject" IS NOT NULL' })
 export class TrustedHeaderUser {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -17,6 +22,14 @@ export class TrustedHeaderUser {
 
   @Column({ name: 'display_name', type: 'varchar', length: 256, nullable: true })
   displayName!: string | null;
+
+  /** The namespace the subject is unique in: the proxy profile's name, or a verified assertion's issuer. */
+  @Column({ name: 'subject_issuer', type: 'varchar', length: 255, nullable: true })
+  subjectIssuer!: string | null;
+
+  /** The identity provider's stable id for the person; null for accounts keyed on the username alone. */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  subject!: string | null;
 
   @Column({ type: 'boolean', default: false })
   disabled!: boolean;

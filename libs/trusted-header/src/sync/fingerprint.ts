@@ -4,18 +4,42 @@ import type { Identity } from '../identity/identity.js';
 const cacheKeys = new WeakMap<Identity, string>();
 
 /**
- * Key of an identity among the cached variants of its user: every synced header value takes part, so a changed
- * email, name or group list is a miss and is synced on the very request that carries it (THREATS 5).
+ * Key of an identity among the cached variants of its user: every synced header value takes part, the subject
+ * too, so a changed email, name, group list, username or subject is a miss and is synced on the very request
+ * that carries it (THREATS 5).
  */
 export function identityCacheKey(identity: Identity): string {
   let key = cacheKeys.get(identity);
   if (key === undefined) {
-    key = JSON.stringify([identity.username, identity.email, identity.displayName, identity.groups]);
+    const { subject } = identity;
+    key = JSON.stringify([
+      identity.username,
+      identity.email,
+      identity.displayName,
+      identity.groups,
+      subject === undefined ? null : [subject.issuer, subject.id],
+    ]);
     // The identity reader hands out the same frozen object for the same headers, so its key is built once.
     // Objects that could still change are never remembered.
-    if (Object.isFrozen(identity) && Object.isFrozen(identity.groups)) cacheKeys.set(identity, key);
+    if (
+      Object.isFrozen(identity) &&
+      Object.isFrozen(identity.groups) &&
+      (subject === undefined || Object.isFrozen(subject))
+    ) {
+      cacheKeys.set(identity, key);
+    }
   }
   return key;
+}
+
+/**
+ * Key of the account an identity belongs to: its subject where it carries one (the username is then an
+ * attribute that may change), its canonical username otherwise. A subject's key starts with NUL, which no
+ * username contains, so the two kinds never meet.
+ */
+export function accountKey(identity: Identity): string {
+  const { subject } = identity;
+  return subject === undefined ? identity.username : `\u0000${JSON.stringify([subject.issuer, subject.id])}`;
 }
 
 /**

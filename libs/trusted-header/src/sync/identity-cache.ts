@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../identity/identity.js';
-import { identityCacheKey } from './fingerprint.js';
+import { accountKey, identityCacheKey } from './fingerprint.js';
 
 /** Most header variants (identities differing in email, name or groups) remembered per user. */
 const MAX_VARIANTS_PER_USER = 8;
@@ -24,12 +24,14 @@ function isMany<T>(entry: UserEntry<T>): entry is readonly Variant<T>[] {
 const variantsOf = <T>(entry: UserEntry<T>): readonly Variant<T>[] => (isMany(entry) ? entry : [entry]);
 
 /**
- * Synced identities in memory, grouped by user. Every variant of a user was computed from one stored state of
- * that user: when a sync writes the user, `replace` drops every other variant, so a header set seen before the
- * write can never be answered from memory with what was stored before it (a group removed at the proxy, or an
- * email another user has claimed since, would otherwise come back from an old entry). Variants that only read
- * the same state (a request without an email header beside one with it) are added beside each other, so users
- * whose requests alternate between header sets cost no database work in the steady state.
+ * Synced identities in memory, grouped by user (accountKey: the subject where the identity carries one, so the
+ * variants of a user renamed at the identity provider stay together, the username otherwise). Every variant of
+ * a user was computed from one stored state of that user: when a sync writes the user, `replace` drops every
+ * other variant, so a header set seen before the write can never be answered from memory with what was stored
+ * before it (a group removed at the proxy, an email another user has claimed since, or the username before a
+ * rename, would otherwise come back from an old entry). Variants that only read the same state (a request
+ * without an email header beside one with it) are added beside each other, so users whose requests alternate
+ * between header sets cost no database work in the steady state.
  *
  * Bounded by the number of variants held in all (`maxEntries`) and by time: a user's entry expires `ttlMs` after
  * its oldest variant was read, never later, so another instance's change shows within the TTL.
@@ -48,7 +50,7 @@ export class IdentityCache<T> {
 
   /** The value remembered for exactly this identity, if any. */
   get(identity: Identity): T | undefined {
-    const entry = this.users.get(identity.username);
+    const entry = this.users.get(accountKey(identity));
     if (entry === undefined) return undefined;
     // The key is built once per frozen identity (the reader hands out one per distinct header set).
     const key = identityCacheKey(identity);
@@ -59,7 +61,8 @@ export class IdentityCache<T> {
 
   /** After a read that changed nothing: one more variant of the user's current stored state. */
   add(identity: Identity, value: T): void {
-    const entry = this.users.get(identity.username);
+    const user = accountKey(identity);
+    const entry = this.users.get(user);
     if (entry === undefined) {
       this.replace(identity, value);
       return;
@@ -67,14 +70,22 @@ export class IdentityCache<T> {
     const key = identityCacheKey(identity);
     const others = variantsOf(entry).filter((variant) => variant.key !== key);
     const variants = [...others.slice(-(MAX_VARIANTS_PER_USER - 1)), { key, value }];
-    const remaining = this.users.getRemainingTTL(identity.username);
+    const remaining = this.users.getRemainingTTL(user);
     if (remaining <= 0) return;
-    this.users.set(identity.username, variants.length === 1 ? variants[0]! : variants, { ttl: remaining });
+    this.users.set(user, variants.length === 1 ? variants[0]! : variants, { ttl: remaining });
   }
 
   /** After a write: this variant is the only one that describes the user's stored state now. */
   replace(identity: Identity, value: T): void {
-    this.users.set(identity.username, { key: identityCacheKey(identity), value });
+    this.users.set(accountKey(identity), { key: identityCacheKey(identity), value });
+  }
+
+  /**
+   * Drops what was remembered for logins by this username alone (without a subject): after the account of that
+   * username was renamed or keyed on a subject, such a login must read the database again.
+   */
+  forgetUsername(username: string): void {
+    this.users.delete(username);
   }
 
   clear(): void {

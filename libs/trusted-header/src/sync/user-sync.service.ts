@@ -7,21 +7,23 @@ import { PROXY_ACTOR, recordAuditEvent } from '../persistence/audit.js';
 import { isUniqueViolation } from '../persistence/database-errors.js';
 import { DatabaseGate } from '../persistence/database-gate.service.js';
 import {
-  findUserByUsername,
+  EMAIL_INDEX,
   findUserWithExternalGroups,
-  insertUserIfAbsent,
   isEmailHeldByAnotherUser,
   replaceExternalGroups,
+  SUBJECT_INDEX,
   updateUserAttributes,
+  USERNAME_INDEX,
   type UserRow,
 } from '../persistence/user-sync.queries.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import { LRUCache } from 'lru-cache';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { effectiveGroups } from './effective-groups.js';
-import { groupsFingerprint, identityCacheKey } from './fingerprint.js';
+import { accountKey, groupsFingerprint, identityCacheKey } from './fingerprint.js';
 import { IdentityCache } from './identity-cache.js';
 import { SharedLoads } from '../common/shared-loads.js';
+import { lockAccount, readAccount, usernameTaken } from './user-accounts.js';
 
 type SyncOutcome = { readonly disabled: true } | { readonly disabled: false; readonly user: AuthenticatedUser };
 
@@ -29,10 +31,13 @@ type SyncOutcome = { readonly disabled: true } | { readonly disabled: false; rea
 interface LoadResult {
   readonly outcome: SyncOutcome;
   readonly wrote: boolean;
+  /** A username whose logins without a subject may be cached as another state of the account (user-accounts.ts). */
+  readonly staleUsername?: string;
 }
 
 const DISABLED: SyncOutcome = Object.freeze({ disabled: true });
-const EMAIL_INDEX = 'auth_proxy_users_email_key';
+/** A write that ran into a unique index another login had just claimed is retried (see load). */
+const MAX_WRITE_ATTEMPTS = 3;
 
 function assertEnabled(outcome: SyncOutcome): AuthenticatedUser {
   if (outcome.disabled) throw new UserDisabledError();
@@ -154,13 +159,14 @@ export class UserSyncService {
   private async syncShared(identity: Identity): Promise<SyncOutcome> {
     const pending = this.loads.load(
       identityCacheKey(identity),
-      () => this.queued(identity.username, () => this.load(identity)),
-      ({ outcome, wrote }) => {
+      () => this.queued(accountKey(identity), () => this.load(identity)),
+      ({ outcome, wrote, staleUsername }) => {
         if (!wrote) {
           this.cache?.add(identity, outcome);
           return;
         }
         this.cache?.replace(identity, outcome);
+        if (staleUsername !== undefined) this.cache?.forgetUsername(staleUsername);
         // A session of this user must see what the sync just stored, not what was stored before.
         if (!outcome.disabled) this.forgetUserById(outcome.user.id);
       },
@@ -168,35 +174,42 @@ export class UserSyncService {
     return (await this.gate.bounded(pending)).outcome;
   }
 
-  /** Runs `work` after every earlier load of the same user has settled, whatever its outcome. */
-  private queued<T>(username: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(username);
+  /** Runs `work` after every earlier load of the same user (accountKey) has settled, whatever its outcome. */
+  private queued<T>(user: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(user);
     const run = previous === undefined ? work() : previous.then(work, work);
     const settled = run.then(
       () => undefined,
       () => undefined,
     );
-    this.queues.set(username, settled);
+    this.queues.set(user, settled);
     void settled.then(() => {
-      if (this.queues.get(username) === settled) this.queues.delete(username);
+      if (this.queues.get(user) === settled) this.queues.delete(user);
     });
     return run;
   }
 
   private load(identity: Identity): Promise<LoadResult> {
     return this.gate.withRunner(async (runner) => {
-      const existing = await findUserByUsername(runner, identity.username);
-      if (existing?.disabled) return { outcome: DISABLED, wrote: false };
-      if (existing && !(await this.differs(runner, existing, identity))) {
-        return { outcome: await this.enabled(runner, existing, identity), wrote: false };
+      const resolution = await readAccount(runner, identity, false);
+      if (resolution.kind !== 'create' && resolution.account?.disabled) return { outcome: DISABLED, wrote: false };
+      if (resolution.kind === 'taken') throw usernameTaken(identity, resolution, this.logger);
+      if (resolution.kind === 'account' && !(await this.differs(runner, resolution.account, identity))) {
+        return { outcome: await this.enabled(runner, resolution.account, identity), wrote: false };
       }
-      if (!existing && !this.options.createUnknownUser) throw new UnknownUserError();
-      try {
-        return await this.gate.inTransaction(runner, () => this.write(runner, identity, true));
-      } catch (error) {
-        // Two new users racing for one email: the loser retries without it instead of failing the login.
-        if (!isUniqueViolation(error, EMAIL_INDEX)) throw error;
-        return await this.gate.inTransaction(runner, () => this.write(runner, identity, false));
+      if (resolution.kind === 'create' && !this.options.createUnknownUser) throw new UnknownUserError();
+      let copyEmail = true;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await this.gate.inTransaction(runner, () => this.write(runner, identity, copyEmail));
+        } catch (error) {
+          if (attempt === MAX_WRITE_ATTEMPTS) throw error;
+          // Two new users racing for one email: the loser retries without it instead of failing the login.
+          if (isUniqueViolation(error, EMAIL_INDEX)) copyEmail = false;
+          // A username or subject another login claimed meanwhile: the retry reads it and decides again (a rename
+          // onto a username just created elsewhere ends as username_taken, never as a 500).
+          else if (!isUniqueViolation(error, USERNAME_INDEX) && !isUniqueViolation(error, SUBJECT_INDEX)) throw error;
+        }
       }
     });
   }
@@ -210,25 +223,11 @@ export class UserSyncService {
   }
 
   private async write(runner: QueryRunner, identity: Identity, copyEmail: boolean): Promise<LoadResult> {
-    let user = await findUserByUsername(runner, identity.username, true);
-    let created = false;
-    if (!user) {
-      if (!this.options.createUnknownUser) throw new UnknownUserError();
-      created = await insertUserIfAbsent(runner, identity.username);
-      user = await findUserByUsername(runner, identity.username, true);
-      if (!user) throw new Error(`user ${JSON.stringify(identity.username)} vanished during its first login`);
-      if (created) {
-        await recordAuditEvent(runner, {
-          type: 'user_created',
-          actorType: 'proxy',
-          actor: PROXY_ACTOR,
-          userId: user.id,
-          username: user.username,
-        });
-        this.logger.log(`user_created: ${JSON.stringify(identity.username)}`);
-      }
-    }
-    if (user.disabled) return { outcome: DISABLED, wrote: created };
+    const { user, changed, staleUsername } = await lockAccount(runner, identity, {
+      createUnknownUser: this.options.createUnknownUser,
+      logger: this.logger,
+    });
+    if (user.disabled) return { outcome: DISABLED, wrote: changed, staleUsername };
 
     const email = copyEmail ? await this.emailToStore(runner, user, identity) : user.email;
     const displayName = identity.displayName ?? user.display_name;
@@ -257,7 +256,8 @@ export class UserSyncService {
     const stored = { ...user, email, display_name: displayName, sync_fingerprint: fingerprint };
     return {
       outcome: await this.enabled(runner, stored, identity),
-      wrote: created || groupsChanged || Object.keys(changes).length > 0,
+      wrote: changed || groupsChanged || Object.keys(changes).length > 0,
+      staleUsername,
     };
   }
 

@@ -17,6 +17,10 @@ export interface UserSummary {
   email: string | null;
   displayName: string | null;
   disabled: boolean;
+  /** The namespace of `subject` (the proxy profile, or a verified assertion's issuer); null without a subject. */
+  subjectIssuer: string | null;
+  /** The identity provider's stable id the account is keyed on; null for accounts keyed on the username. */
+  subject: string | null;
   createdAt: string;
   syncedAt: string | null;
 }
@@ -29,7 +33,7 @@ export interface UserDetail extends UserSummary {
 }
 
 const COLUMNS = `u.id, u.username, u.email, u.display_name AS "displayName", u.disabled,
-  u.created_at AS "createdAt", u.synced_at AS "syncedAt"`;
+  u.subject_issuer AS "subjectIssuer", u.subject, u.created_at AS "createdAt", u.synced_at AS "syncedAt"`;
 
 @Injectable()
 export class UsersAdminService {
