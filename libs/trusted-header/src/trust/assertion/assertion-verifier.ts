@@ -1,0 +1,142 @@
+import { jwtVerify, type CryptoKey, type JWSHeaderParameters } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { settle, type MaybePromise } from '../../common/maybe-promise.js';
+import { AlbKeySet } from './alb-key-set.js';
+import { verifyAlbToken } from './alb-token.js';
+import type { AssertionKeySource, ResolvedAssertionOptions } from './assertion-options.js';
+import { invalid, type AssertionOutcome } from './assertion-outcome.js';
+import { checkIssuedAt } from './claim-times.js';
+import { JwksKeySet } from './jwks-key-set.js';
+import type { KeyFetchSettings } from './key-fetch.js';
+import type { KeySource } from './key-source.js';
+import { PemKey } from './pem-key.js';
+import { readToken, type TokenParts } from './token-shape.js';
+
+export type { AssertionOutcome } from './assertion-outcome.js';
+
+type Verified = Extract<AssertionOutcome, { kind: 'verified' }>;
+
+/**
+ * Public-key signature algorithms only. `none` proves nothing, and an HMAC algorithm would verify with the
+ * public key's bytes as the secret, which anyone can read (algorithm confusion): both are dropped here even
+ * if configuration let one through.
+ */
+const ASYMMETRIC = /^(?:(?:RS|PS|ES)(?:256|384|512)|EdDSA|Ed25519)$/;
+
+/**
+ * Verifies the signed assertions of one proxy profile. A verified token is kept until its `exp`, so the steady
+ * state answers synchronously; refusals are not kept, so a flood of garbage tokens holds no memory. A key
+ * dropped from the key set does not revoke a token already verified with it: that token ends at its `exp`.
+ */
+export class AssertionVerifier {
+  private readonly algorithms: readonly string[];
+  private readonly keys: KeySource;
+  private readonly alb: boolean;
+  private readonly verified: LRUCache<string, { readonly outcome: Verified; readonly expiresAtMs: number }>;
+  private readonly pending = new Map<string, Promise<AssertionOutcome>>();
+
+  constructor(private readonly options: ResolvedAssertionOptions) {
+    this.algorithms = options.algorithms.filter((alg) => ASYMMETRIC.test(alg));
+    this.alb = options.keys.kind === 'alb';
+    this.keys = createKeySource(options.keys, this.algorithms, options);
+    this.verified = new LRUCache({ max: Math.max(1, options.cacheMaxEntries) });
+  }
+
+  /** Fetches or imports the keys ahead of the first token. Never rejects: a failure is retried on first use. */
+  warmUp(): Promise<void> {
+    return this.keys.warmUp().catch(() => undefined);
+  }
+
+  verify(token: string): MaybePromise<AssertionOutcome> {
+    const cached = this.verified.get(token);
+    if (cached !== undefined) {
+      if (Date.now() < cached.expiresAtMs) return cached.outcome;
+      this.verified.delete(token);
+    }
+    const shared = this.pending.get(token);
+    if (shared !== undefined) return shared;
+    const reading = readToken(token, this.alb);
+    if (reading.kind === 'invalid') return reading;
+    const alg = reading.parts.header.alg;
+    if (typeof alg !== 'string' || !this.algorithms.includes(alg)) {
+      return invalid('ERR_JOSE_ALG_NOT_ALLOWED', 'the token is signed with an algorithm that is not allowed');
+    }
+    const outcome = settle(
+      () => this.keys.keyFor(reading.parts.header as JWSHeaderParameters),
+      (lookup) => (lookup.kind === 'key' ? this.check(token, reading.parts, lookup.key) : lookup),
+      (error) => invalid('ERR_ASSERTION_UNVERIFIABLE', describe(error)),
+    );
+    if (!(outcome instanceof Promise)) return outcome;
+    const settled = outcome
+      .catch((error: unknown) => invalid('ERR_ASSERTION_UNVERIFIABLE', describe(error)))
+      .finally(() => this.pending.delete(token));
+    this.pending.set(token, settled);
+    return settled;
+  }
+
+  private async check(token: string, parts: TokenParts, key: CryptoKey): Promise<AssertionOutcome> {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const outcome = this.alb
+      ? await verifyAlbToken(parts, key, this.options, nowSeconds)
+      : await this.verifyJwt(token, key, nowSeconds);
+    if (outcome.kind === 'verified') this.remember(token, outcome);
+    return outcome;
+  }
+
+  private async verifyJwt(token: string, key: CryptoKey, nowSeconds: number): Promise<AssertionOutcome> {
+    const { options } = this;
+    try {
+      const { payload, protectedHeader } = await jwtVerify(token, key, {
+        issuer: options.issuer,
+        audience: [...options.audience],
+        algorithms: [...this.algorithms],
+        clockTolerance: options.clockToleranceSeconds,
+        requiredClaims: ['exp'],
+      });
+      const future = checkIssuedAt(payload, nowSeconds, options.clockToleranceSeconds);
+      if (future !== null) return invalid(future.code, future.detail);
+      return { kind: 'verified', claims: payload, header: protectedHeader };
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      return invalid(typeof code === 'string' ? code : 'ERR_ASSERTION_UNVERIFIABLE', describe(error));
+    }
+  }
+
+  /** Kept until the earliest `exp` the token carries (ALB repeats it in the header), never past it. */
+  private remember(token: string, outcome: Verified): void {
+    const expiries = [outcome.claims.exp, outcome.header.exp].filter((exp) => typeof exp === 'number');
+    const expiresAtMs = Math.min(...expiries) * 1000;
+    if (!Number.isFinite(expiresAtMs) || expiresAtMs <= Date.now()) return;
+    // Frozen all the way down: every request presenting this token shares the object.
+    this.verified.set(token, { outcome: deepFreeze(outcome), expiresAtMs });
+  }
+}
+
+function createKeySource(
+  source: AssertionKeySource,
+  algorithms: readonly string[],
+  settings: KeyFetchSettings,
+): KeySource {
+  switch (source.kind) {
+    case 'jwks':
+      return new JwksKeySet(source.url, settings);
+    case 'pem':
+      return new PemKey(source.pem, algorithms);
+    case 'alb':
+      return new AlbKeySet(source.baseUrl, settings);
+  }
+}
+
+/** jose's messages name the failed check, never the token's content; anything else gets a plain sentence. */
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && error instanceof Error ? error.message : 'the token could not be verified';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
