@@ -77,7 +77,7 @@ describe('reference app process', () => {
         async () => (await rawRequest({ port, path: '/health' })).status === 200,
         'the app to answer /health',
       );
-      expect(app.output()).toContain('trusted proxies: 127.0.0.1/32, ::1/128; preset: authelia');
+      expect(app.output()).toContain('proxy authelia (preset authelia): peers 127.0.0.1/32, ::1/128; identity from headers Remote-User');
       expect(app.output()).toContain(`database: embedded PGlite in ${dataDir}`);
       const me = await rawRequest({
         port,

@@ -25,7 +25,8 @@ import type { DynamicModule } from '@nestjs/common';
 
 function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeaderOptions {
   const resolved = resolveTrustedHeaderOptions(options);
-  new Logger('TrustedHeader').log(describeOptions(resolved));
+  const logger = new Logger('TrustedHeader');
+  for (const line of describeOptions(resolved)) logger.log(line);
   return resolved;
 }
 

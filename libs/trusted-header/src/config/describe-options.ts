@@ -37,12 +37,13 @@ export function describeProfile(profile: ResolvedProxyProfile): string {
   return `proxy ${profile.name}${profile.preset === null ? '' : ` (preset ${profile.preset})`}: ${checks.join(' + ')}; identity from ${source}`;
 }
 
-export function describeOptions(resolved: ResolvedTrustedHeaderOptions): string {
-  return (
-    `${resolved.profiles.map(describeProfile).join('; ')}; ` +
+/** The startup log: one line per proxy profile, then one for the rest. */
+export function describeOptions(resolved: ResolvedTrustedHeaderOptions): string[] {
+  return [
+    ...resolved.profiles.map(describeProfile),
     `create unknown users: ${resolved.createUnknownUser}; ` +
-    `sessions: ${resolved.session ? `persistent (cookie ${resolved.session.cookieName}${resolved.session.cookieSecure ? '' : ', not Secure'})` : 'off'}; ` +
-    `cross-site check: ${resolved.csrf.enabled ? 'on' : 'off'}; ` +
-    `logout: ${resolved.logout ? `POST ${resolved.logout.path} -> ${resolved.logout.redirectTo ?? '204'}` : 'none'}`
-  );
+      `sessions: ${resolved.session ? `persistent (cookie ${resolved.session.cookieName}${resolved.session.cookieSecure ? '' : ', not Secure'})` : 'off'}; ` +
+      `cross-site check: ${resolved.csrf.enabled ? 'on' : 'off'}; ` +
+      `logout: ${resolved.logout ? `POST ${resolved.logout.path} -> ${resolved.logout.redirectTo ?? '204'}` : 'none'}`,
+  ];
 }

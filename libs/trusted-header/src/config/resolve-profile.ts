@@ -149,8 +149,9 @@ function resolveSharedSecret(
         `must be at least ${MIN_SHARED_SECRET_LENGTH} characters each (such as \`openssl rand -hex 32\`)`,
       );
     }
-    if (/[\0-\x20\x7f]/.test(secret as string) || (secret as string) !== (secret as string).trim()) {
-      fail('sharedSecrets', `<redacted #${index + 1}>`, 'must not contain spaces or control characters');
+    // Printable ASCII only: Node reads header values byte by byte, so a non-ASCII secret could never match.
+    if (!/^[\x21-\x7e]+$/.test(secret as string)) {
+      fail('sharedSecrets', `<redacted #${index + 1}>`, 'must be printable ASCII without spaces');
     }
   }
   const header = headerName('sharedSecretHeader', options.sharedSecretHeader ?? DEFAULTS.sharedSecretHeader);

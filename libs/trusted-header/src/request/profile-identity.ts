@@ -47,8 +47,9 @@ function compileAssertionIdentity(
   const lower = assertion.header.toLowerCase();
   const twin = twinKey(assertion.header);
 
-  const log = (line: string) => {
-    const skipped = failures.admit(line.slice(0, 40));
+  /** At most one line a second per kind of failure (keys unavailable, or each jose code), with a count. */
+  const log = (kind: string, line: string) => {
+    const skipped = failures.admit(kind);
     if (skipped !== null) logger.warn(`${line}${skipped > 0 ? ` (${skipped} more since the last line)` : ''}`);
   };
   const conclude = (outcome: AssertionOutcome): IdentityResult => {
@@ -61,10 +62,13 @@ function compileAssertionIdentity(
       return identity;
     }
     if (outcome.kind === 'keys_unavailable') {
-      log(`assertion_keys_unavailable: profile ${profile.name}: ${outcome.detail}`);
+      log('keys_unavailable', `assertion_keys_unavailable: profile ${profile.name}: ${outcome.detail}`);
       return KEYS_UNAVAILABLE;
     }
-    log(`untrusted_proxy: profile ${profile.name}: assertion_invalid (${outcome.code}): ${outcome.detail}`);
+    log(
+      outcome.code,
+      `untrusted_proxy: profile ${profile.name}: assertion_invalid (${outcome.code}): ${outcome.detail}`,
+    );
     return ASSERTION_REFUSED;
   };
 
