@@ -33,6 +33,7 @@ export const STATUS_OF_REASON: Readonly<Record<RejectionReason, HttpStatus>> = O
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
   database_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  assertion_keys_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 });
 
 /** The HTTP answer to a refusal: status from the table, the reason and message as they are. */

@@ -36,4 +36,5 @@ export type RejectionReason =
   | 'not_found'
   | 'conflict'
   // infrastructure
-  | 'database_unavailable';
+  | 'database_unavailable'
+  | 'assertion_keys_unavailable';

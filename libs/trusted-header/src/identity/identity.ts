@@ -32,6 +32,8 @@ export interface IdentityHeaderNames {
 
 export interface IdentityRules {
   readonly headers: IdentityHeaderNames;
+  /** The stable-subject header and the namespace its values are unique in (the profile's name); null: none. */
+  readonly subject: { readonly header: string; readonly issuer: string } | null;
   readonly groupsSeparator: string;
   readonly maxGroups: number;
   readonly caseFoldUsername: boolean;
