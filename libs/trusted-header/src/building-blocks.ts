@@ -40,6 +40,7 @@ export {
   ConflictError,
   InvalidSessionError,
   CrossSiteRequestError,
+  UsernameTakenError,
 } from './errors/domain-errors.js';
 export { STATUS_OF_REASON, httpExceptionFor, toHttpError, DomainErrorsInterceptor } from './errors/http-mapping.js';
 
