@@ -355,7 +355,7 @@ describe.each(ADAPTERS)('X-authentik-uid over HTTP (%s)', (adapter) => {
     expect(first.status).toBe(200);
     expect(first.body.username).toBe('hugo');
     const [stored] = await api.sql(`SELECT id, subject_issuer, subject FROM auth_proxy_users WHERE username = 'hugo'`);
-    expect(stored).toEqual({ id: first.body.id, subject_issuer: 'authentik', subject: 'uid-hugo' });
+    expect(stored).toEqual({ id: first.body.id, subject_issuer: 'profile:authentik', subject: 'uid-hugo' });
 
     const renamed = await me('hugo-renamed', 'uid-hugo');
     expect(renamed.status).toBe(200);

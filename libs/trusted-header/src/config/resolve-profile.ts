@@ -116,7 +116,9 @@ export function resolveProfile(options: ProxyProfileOptions, context: ProfileCon
       groupsSeparator,
       maxGroups: context.maxGroups,
       caseFoldUsername: context.caseFoldUsername,
-      subject: subjectHeader === null ? null : { header: subjectHeader, issuer: name },
+      // `profile:` keeps header subjects apart from token issuers: a profile could be named like a Pomerium
+      // route's host, which is that token's whole `iss`, and one person's id would then open another's account.
+      subject: subjectHeader === null ? null : { header: subjectHeader, issuer: `profile:${name}` },
     },
     unsignedHeaders: preset.unsignedHeaders,
     sharedSecret,
