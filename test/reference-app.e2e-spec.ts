@@ -55,7 +55,7 @@ describe('reference app process', () => {
     ],
     [{ AUTH_PROXY_HEADER: 'Cookie' }, 'AUTH_PROXY_HEADER="Cookie" is a standard HTTP header'],
     [{ AUTH_PROXY_PRESET: 'keycloak' }, 'AUTH_PROXY_PRESET="keycloak" is not a known preset'],
-    [{ AUTH_PROXY_TRUSTED_IP: '10.0.0.1' }, 'AUTH_PROXY_TRUSTED_IP="10.0.0.1" is not a known setting'],
+    [{ AUTH_PROXY_TRUSTED_IP: '10.0.0.1' }, 'AUTH_PROXY_TRUSTED_IP="<not shown>" is not a known setting'],
   ])('refuses to start with %j, naming the variable and value', async (env, message) => {
     const app = run({ ...env, PGLITE_DATA_DIR: 'memory://', PORT: '0' });
     expect(await app.exited).toBe(1);

@@ -16,8 +16,9 @@ const KNOWN = new Set<string>(Object.values(ENV_VARIABLES));
  */
 export function trustedHeaderOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TrustedHeaderOptions {
   for (const name of Object.keys(env)) {
+    // The value is not shown: a misspelt secret variable (AUTH_PROXY_SHARED_SECRET) would print the secret.
     if (name.startsWith('AUTH_PROXY_') && !KNOWN.has(name)) {
-      throw new TrustedHeaderConfigError(name, env[name], `is not a known setting; known: ${[...KNOWN].join(', ')}`);
+      throw new TrustedHeaderConfigError(name, '<not shown>', `is not a known setting; known: ${[...KNOWN].join(', ')}`);
     }
   }
   const read = (key: SettingKey): string | undefined => {

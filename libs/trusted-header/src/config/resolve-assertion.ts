@@ -61,6 +61,8 @@ export function resolveAssertion(given: AssertionProfileOptions, context: Assert
 
   const issuer = text('issuer', given.issuer) ?? preset?.issuer ?? undefined;
   if (issuer === undefined) fail('assertion.issuer', undefined, 'is required: tokens of any other issuer are refused');
+  // `profile:` names the namespace of header subjects; an issuer spelled so would share their accounts.
+  if (issuer!.startsWith('profile:')) fail('assertion.issuer', issuer, 'must not start with profile:');
 
   const audience = audiences(given.audience, fail);
   const algorithms = resolveAlgorithms(

@@ -49,14 +49,19 @@ export function identityFromClaims(
     return reject('invalid_groups', `Claim ${names.groups} is neither a list of strings nor a string`);
   }
 
+  // Every account a token logs in is keyed on its subject: a token without one would reach an account by its
+  // username alone, which any subject could later adopt (a header profile refuses a missing id the same way).
   const sub = claims.sub;
+  if (typeof sub !== 'string' || sub === '') {
+    return { kind: 'rejected', reason: 'missing_identity', detail: 'The token has no subject (sub)' };
+  }
   return identityFromValues(
     {
       user,
       email,
       name,
       groups,
-      subject: typeof sub === 'string' ? { issuer: assertion.issuer, id: sub } : undefined,
+      subject: { issuer: assertion.issuer, id: sub },
     },
     rules,
     {
