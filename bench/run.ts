@@ -12,17 +12,22 @@
  * (e) is (c) with persistent sessions: the driver logs in once with the identity headers, keeps the session
  * cookie the server set, and from then on sends only that cookie, so its bursts measure a browser's requests
  * after login beside (c), the same user authenticated by headers on every request.
+ *
+ * (f) is (c) behind a proxy that signs who the user is: the driver makes an ES256 key pair at start, gives the
+ * server the public key's file, signs one token for the same user and sends only that token (X-Jwt-Assertion).
+ * The server verifies it once and keeps it until its `exp`, so the bursts measure the cached token beside (c).
  */
 import autocannon from 'autocannon';
+import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { profileLibraryShare } from './profile.js';
 import { GUARD_HEADERS, REQUEST_HEADERS, ServerProcess as Server, type Adapter } from './server-process.js';
-import type { ServerReply } from './shared.js';
+import { ASSERTION, type ServerReply } from './shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -41,7 +46,7 @@ const CACHE_BOUND = 10_000;
 const SESSION_COOKIE = 'trusted_header_session';
 const BODY = '{"ok":true,"user":"bench-user"}';
 
-type Variant = 'raw' | 'none' | 'noop' | 'guard' | 'jwt' | 'session';
+type Variant = 'raw' | 'none' | 'noop' | 'guard' | 'jwt' | 'session' | 'assertion';
 type Headers = Record<string, string>;
 interface Burst {
   variant: Variant;
@@ -62,6 +67,7 @@ const LABELS: Record<Variant, string> = {
   guard: '(c) Nest + TrustedHeaderGuard',
   jwt: '(d) Nest + passport-jwt HS256',
   session: '(e) Nest + TrustedHeaderGuard, session cookie',
+  assertion: '(f) Nest + TrustedHeaderGuard, signed assertion (ES256 JWT)',
 };
 
 function drive(server: Server, seconds: number, headers: Headers): Promise<autocannon.Result> {
@@ -129,8 +135,69 @@ async function checkSessionCookie(server: Server, cookie: Headers, label: string
   const body = await response.text();
   const setCookies = response.headers.getSetCookie();
   if (response.status !== 200 || body !== BODY || setCookies.length > 0) {
-    throw new Error(`${label}: the session cookie alone answered ${response.status} ${body}, set ${JSON.stringify(setCookies)}`);
+    throw new Error(
+      `${label}: the session cookie alone answered ${response.status} ${body}, set ${JSON.stringify(setCookies)}`,
+    );
   }
+}
+
+/** (f): the public key's file the servers read, the token of the bursts, and one signed by another key. */
+interface AssertionSetup {
+  directory: string;
+  keyFile: string;
+  token: string;
+  foreignToken: string;
+}
+
+/** The user and groups of the guard variant's headers, as claims, valid for an hour. */
+function signAssertion(key: CryptoKey): Promise<string> {
+  return new SignJWT({ email: GUARD_HEADERS['Remote-Email'], groups: GUARD_HEADERS['Remote-Groups'].split(',') })
+    .setProtectedHeader({ alg: ASSERTION.algorithm, typ: 'JWT' })
+    .setIssuer(ASSERTION.issuer)
+    .setAudience(ASSERTION.audience)
+    .setSubject(GUARD_HEADERS['Remote-User'])
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(key);
+}
+
+async function prepareAssertion(): Promise<AssertionSetup> {
+  const { publicKey, privateKey } = await generateKeyPair(ASSERTION.algorithm, { extractable: true });
+  const other = await generateKeyPair(ASSERTION.algorithm);
+  const directory = mkdtempSync(join(tmpdir(), 'th-bench-assertion-'));
+  const keyFile = join(directory, 'proxy-public.pem');
+  writeFileSync(keyFile, await exportSPKI(publicKey));
+  return {
+    directory,
+    keyFile,
+    token: await signAssertion(privateKey),
+    foreignToken: await signAssertion(other.privateKey),
+  };
+}
+
+/**
+ * (f): returns the request of the bursts, the token alone. Checks that the token is the user (GET /bench/me)
+ * and that the identity headers without a token, or a token signed by another key, are refused.
+ */
+async function checkAssertion(server: Server, setup: AssertionSetup, label: string): Promise<Headers> {
+  const headers: Headers = { [ASSERTION.header]: setup.token };
+  const ask = async (path: string, sent: Headers) => {
+    const response = await fetch(server.url(path), { headers: sent });
+    return { status: response.status, body: await response.text() };
+  };
+  const ok = await ask('/hello', headers);
+  if (ok.status !== 200 || ok.body !== BODY) throw new Error(`${label}: answered ${ok.status} ${ok.body}`);
+  const me = await ask('/bench/me', headers);
+  if (me.status !== 200 || (JSON.parse(me.body) as { username?: string }).username !== GUARD_HEADERS['Remote-User']) {
+    throw new Error(`${label}: the token answered ${me.status} ${me.body}`);
+  }
+  const headersAlone = await ask('/hello', REQUEST_HEADERS);
+  if (headersAlone.status !== 401) {
+    throw new Error(`${label}: identity headers without the token got ${headersAlone.status}`);
+  }
+  const foreign = await ask('/hello', { [ASSERTION.header]: setup.foreignToken });
+  if (foreign.status !== 401) throw new Error(`${label}: a token signed by another key got ${foreign.status}`);
+  return headers;
 }
 
 async function burst(
@@ -168,6 +235,7 @@ interface AdapterRun {
   bursts: Burst[];
   guard: Statements;
   session: Statements;
+  assertion: Statements;
   /** Seconds from the login of (e) to the start of its first measured burst and the end of its last. */
   sessionWindow?: { from: number; to: number };
 }
@@ -190,7 +258,7 @@ function statementsOf(reply: ServerReply): Statements {
  * (e) logs in first, so that its measured bursts go on past a minute after its login: the session's round
  * (read again after AUTH_PROXY_SYNC_TTL_SECONDS, last_seen_at written once a minute) then falls inside them.
  */
-async function runAdapter(adapter: Adapter, variants: Variant[]): Promise<AdapterRun> {
+async function runAdapter(adapter: Adapter, variants: Variant[], assertion: AssertionSetup): Promise<AdapterRun> {
   const servers = new Map<Variant, Server>();
   const headers = new Map<Variant, Headers>();
   const bursts: Burst[] = [];
@@ -198,7 +266,8 @@ async function runAdapter(adapter: Adapter, variants: Variant[]): Promise<Adapte
   let sessionWindow: AdapterRun['sessionWindow'];
   try {
     // The hot path never reaches the database; the guard variants keep their users in the embedded PGlite.
-    const started = await Promise.allSettled(variants.map((variant) => Server.start(variant, adapter, { DATABASE_URL: '' })));
+    const env = { DATABASE_URL: '', [ASSERTION.keyFileEnv]: assertion.keyFile };
+    const started = await Promise.allSettled(variants.map((variant) => Server.start(variant, adapter, env)));
     started.forEach((outcome, i) => outcome.status === 'fulfilled' && servers.set(variants[i]!, outcome.value));
     const failed = started.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
@@ -208,6 +277,8 @@ async function runAdapter(adapter: Adapter, variants: Variant[]): Promise<Adapte
       if (variant === 'session') {
         loggedInAt = performance.now();
         headers.set(variant, await sessionLogin(server, `${variant}/${adapter}`));
+      } else if (variant === 'assertion') {
+        headers.set(variant, await checkAssertion(server, assertion, `${variant}/${adapter}`));
       } else {
         await checkVariant(server, variant, `${variant}/${adapter}`);
         headers.set(variant, REQUEST_HEADERS);
@@ -216,6 +287,7 @@ async function runAdapter(adapter: Adapter, variants: Variant[]): Promise<Adapte
     }
     await servers.get('guard')?.ask('reset');
     await servers.get('session')?.ask('reset');
+    await servers.get('assertion')?.ask('reset');
     for (let cycle = 0; cycle < CYCLES; cycle += 1) {
       const order = variants.map((_, i) => variants[(i + cycle) % variants.length]!);
       for (const variant of order) {
@@ -232,10 +304,17 @@ async function runAdapter(adapter: Adapter, variants: Variant[]): Promise<Adapte
         );
       }
     }
-    if (servers.has('session')) await checkSessionCookie(servers.get('session')!, headers.get('session')!, `session/${adapter}`);
+    if (servers.has('session'))
+      await checkSessionCookie(servers.get('session')!, headers.get('session')!, `session/${adapter}`);
     const statsOf = async (variant: Variant) =>
       servers.has(variant) ? statementsOf(await servers.get(variant)!.ask('stats')) : NO_STATEMENTS;
-    return { bursts, guard: await statsOf('guard'), session: await statsOf('session'), sessionWindow };
+    return {
+      bursts,
+      guard: await statsOf('guard'),
+      session: await statsOf('session'),
+      assertion: await statsOf('assertion'),
+      sessionWindow,
+    };
   } finally {
     for (const server of servers.values()) await server.stop();
   }
@@ -399,7 +478,12 @@ async function measureMappingChange(
     nextRequestMs.push(afterDelete.ms);
     cachedRequestMs.push((await groupsOf()).ms);
   }
-  return { changes, seenByNextRequest: seen, nextRequestMs: spread(nextRequestMs), cachedRequestMs: spread(cachedRequestMs) };
+  return {
+    changes,
+    seenByNextRequest: seen,
+    nextRequestMs: spread(nextRequestMs),
+    cachedRequestMs: spread(cachedRequestMs),
+  };
 }
 
 interface GuardCost {
@@ -427,16 +511,14 @@ function chart(rows: { label: string; requestsPerSecond: number; cpu: number; va
   const top = 50;
   const maxRate = Math.max(...rows.map((r) => r.requestsPerSecond));
   const maxCpu = Math.max(...rows.map((r) => r.cpu));
-  const colour = (variant: Variant) =>
-    variant === 'guard'
-      ? '#2b7a3d'
-      : variant === 'session'
-        ? '#6aa84f'
-        : variant === 'jwt'
-          ? '#b5651d'
-          : variant === 'raw'
-            ? '#777'
-            : '#3b6ea8';
+  const colours: Partial<Record<Variant, string>> = {
+    guard: '#2b7a3d',
+    session: '#6aa84f',
+    assertion: '#93c47d',
+    jwt: '#b5651d',
+    raw: '#777',
+  };
+  const colour = (variant: Variant) => colours[variant] ?? '#3b6ea8';
   const bars = rows
     .map((row, i) => {
       const y = top + i * rowHeight;
@@ -468,9 +550,16 @@ const millis = (s: Spread) => `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}–
 
 async function main(): Promise<void> {
   const started = Date.now();
-  // Where (e) stands in the rotation puts its last burst late in the last cycle (see runAdapter).
-  const express = await runAdapter('express', ['raw', 'none', 'noop', 'guard', 'jwt', 'session']);
-  const fastify = await runAdapter('fastify', ['none', 'noop', 'guard', 'session', 'jwt']);
+  const assertion = await prepareAssertion();
+  let express: AdapterRun;
+  let fastify: AdapterRun;
+  try {
+    // Where (e) stands in the rotation puts its last burst late in the last cycle (see runAdapter).
+    express = await runAdapter('express', ['raw', 'none', 'noop', 'guard', 'jwt', 'assertion', 'session'], assertion);
+    fastify = await runAdapter('fastify', ['none', 'noop', 'guard', 'session', 'jwt', 'assertion'], assertion);
+  } finally {
+    rmSync(assertion.directory, { recursive: true, force: true });
+  }
   const bursts = [...express.bursts, ...fastify.bursts];
   const profiles = { express: await profileLibraryShare('express'), fastify: await profileLibraryShare('fastify') };
   const cold = await measureColdPath();
@@ -498,6 +587,7 @@ async function main(): Promise<void> {
       .reduce((sum, b) => sum + b.requests, 0);
   const guardRequests = requestsOf('guard');
   const sessionRequests = requestsOf('session');
+  const assertionRequests = requestsOf('assertion');
   const perRequest = (count: number, requests: number) => (count === 0 ? '0' : (count / requests).toExponential(1));
   const sessionSteadyState = (run: AdapterRun, adapter: Adapter) => {
     const requests = requestsOf('session', adapter);
@@ -548,13 +638,31 @@ async function main(): Promise<void> {
     ratioRow("(c)/(b') capacity: the library alone", (of) => capacity(of, 'guard', 'noop')),
     ratioRow("(b')/(b) throughput: a global guard and a database module", (of) => rate(of, 'noop', 'none')),
     ratioRow('server CPU per request added, (c) − (b)', (of) => cost(of, 'guard', 'none'), micros),
-    ratioRow("server CPU per request added by the library alone, (c) − (b')", (of) => cost(of, 'guard', 'noop'), micros),
+    ratioRow(
+      "server CPU per request added by the library alone, (c) − (b')",
+      (of) => cost(of, 'guard', 'noop'),
+      micros,
+    ),
     ratioRow(
       'CPU per request: session cookie vs headers, (e) / (c)',
       (of) => (100 * of('session').cpuMicrosPerRequest) / of('guard').cpuMicrosPerRequest,
     ),
-    ratioRow('server CPU per request, session cookie − headers, (e) − (c)', (of) => cost(of, 'session', 'guard'), micros),
+    ratioRow(
+      'server CPU per request, session cookie − headers, (e) − (c)',
+      (of) => cost(of, 'session', 'guard'),
+      micros,
+    ),
     ratioRow('(e)/(c) throughput: session cookie vs headers', (of) => rate(of, 'session', 'guard')),
+    ratioRow(
+      'CPU per request: signed assertion vs headers, (f) / (c)',
+      (of) => (100 * of('assertion').cpuMicrosPerRequest) / of('guard').cpuMicrosPerRequest,
+    ),
+    ratioRow(
+      'server CPU per request, signed assertion − headers, (f) − (c)',
+      (of) => cost(of, 'assertion', 'guard'),
+      micros,
+    ),
+    ratioRow('(f)/(c) throughput: signed assertion vs headers', (of) => rate(of, 'assertion', 'guard')),
     '',
     `The library's own work per request, timed in-process without sockets (bench/guard-cost.ts: pre-routing inspection and TrustedHeaderGuard for a cached user, minus an allow-all guard on the same request objects; ${guardCost.rounds} alternating rounds of ${guardCost.iterations.toLocaleString('en')}): ` +
       `${(guardCost.libraryNsPerRequest / 1000).toFixed(2)} µs (${(guardCost.minNs / 1000).toFixed(2)} to ${(guardCost.maxNs / 1000).toFixed(2)}), that is ` +
@@ -585,6 +693,10 @@ async function main(): Promise<void> {
       `(TypeORM logger, counted after warm-up). ${sessionSteadyState(express, 'express')}. ${sessionSteadyState(fastify, 'fastify')}. ` +
       'By design the session is read again once its cache entry is older than AUTH_PROXY_SYNC_TTL_SECONDS (60 s), the user likewise, and last_seen_at is written at most once a minute per session, ' +
       `so bursts that go on past a minute after the login include one such round. A cookie-only request was answered as the user without setting a cookie before the warm-up and after the bursts; sessions cached at the end: ${express.session.cachedSessions ?? '-'} (Express), ${fastify.session.cachedSessions ?? '-'} (Fastify).`,
+    '',
+    `Steady state (f), requests carrying only the signed token (${ASSERTION.algorithm}, verified and cached before the warm-up): ` +
+      `${express.assertion.statements + fastify.assertion.statements} database statements and ${express.assertion.writes + fastify.assertion.writes} writes over ${assertionRequests.toLocaleString('en')} requests in the measured bursts ` +
+      '(TypeORM logger, counted after warm-up). The identity headers without the token and a token signed by another key were refused (401) before the warm-up.',
     '',
     `## Cold path (${cold.database})`,
     '',

@@ -10,6 +10,9 @@
  *   session  `guard` with persistent sessions (`session: 'persistent'`, cookie without Secure), plus GET
  *          /bench/me: the driver logs in once with the identity headers, then sends only the session cookie
  *   jwt    Nest with passport-jwt verifying an HS256 bearer token (what teams use instead)
+ *   assertion  `guard` whose proxy signs the identity: an ES256 JWT in X-Jwt-Assertion, verified with the public
+ *          key in the file BENCH_ASSERTION_KEY_FILE names (username from `sub`, plus `email` and `groups`),
+ *          plus GET /bench/me
  *   cold   `guard` plus the admin API and GET /bench/me: first logins, mapping changes, cache memory
  *
  * The driver asks for counters over the IPC channel, so no variant serves a route the others lack:
@@ -36,7 +39,7 @@ import { SessionStore } from 'nestjs-trusted-header/building-blocks';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { openDatabase } from '../apps/reference-app/src/database/open-database.js';
-import { JWT_SECRET, type ServerReply, type ServerRequest } from './shared.js';
+import { ASSERTION, JWT_SECRET, type ServerReply, type ServerRequest } from './shared.js';
 
 const BODY = { ok: true, user: 'bench-user' };
 
@@ -120,6 +123,7 @@ class BenchModule {
     }
     const cold = variant === 'cold';
     const session = variant === 'session';
+    const assertion = variant === 'assertion';
     return {
       module: BenchModule,
       imports: [
@@ -129,13 +133,28 @@ class BenchModule {
           adminGroups: ['bench-admins'],
           cacheMaxEntries: 10_000,
           ...(session ? { session: 'persistent' as const, sessionCookieSecure: false } : {}),
+          ...(assertion ? { assertion: assertionOptions() } : {}),
         }),
         ...(cold ? [TrustedHeaderAdminModule.forRoot({ path: 'admin' })] : []),
       ],
-      controllers: cold || session ? [HelloController, BenchMeController] : [HelloController],
+      controllers: cold || session || assertion ? [HelloController, BenchMeController] : [HelloController],
       providers: [{ provide: APP_GUARD, useExisting: TrustedHeaderGuard }],
     };
   }
+}
+
+function assertionOptions() {
+  const publicKeyFile = process.env[ASSERTION.keyFileEnv];
+  if (!publicKeyFile) throw new Error(`the assertion variant needs ${ASSERTION.keyFileEnv}: a public key PEM file`);
+  return {
+    header: ASSERTION.header,
+    issuer: ASSERTION.issuer,
+    audience: ASSERTION.audience,
+    publicKeyFile,
+    algorithms: [ASSERTION.algorithm],
+    emailClaim: 'email',
+    groupsClaim: 'groups',
+  };
 }
 
 interface Caches {
@@ -185,7 +204,7 @@ async function main(): Promise<void> {
     { logger: ['error', 'warn'] },
   );
   await app.listen(port, '127.0.0.1');
-  if (variant === 'guard' || variant === 'cold' || variant === 'session') {
+  if (variant === 'guard' || variant === 'cold' || variant === 'session' || variant === 'assertion') {
     const sync = app.get(UserSyncService);
     caches.identities = () => sync.cachedIdentityCount;
   }

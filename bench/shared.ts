@@ -1,6 +1,18 @@
 /** HS256 secret of the passport-jwt variant; the driver signs its token with it. */
 export const JWT_SECRET = 'benchmark-secret-of-reasonable-length-0123456789';
 
+/**
+ * The signed-assertion variant: the driver makes an ES256 key pair, writes the public key (SPKI PEM) to a file
+ * and names it in ASSERTION_KEY_FILE_ENV; the server verifies tokens of this issuer and audience with it.
+ */
+export const ASSERTION = {
+  header: 'X-Jwt-Assertion',
+  issuer: 'https://proxy.bench.example',
+  audience: 'bench-app',
+  algorithm: 'ES256',
+  keyFileEnv: 'BENCH_ASSERTION_KEY_FILE',
+} as const;
+
 /** What the driver asks a server process over the IPC channel. */
 export type ServerRequest = 'cpu' | 'stats' | 'reset' | 'memory';
 
