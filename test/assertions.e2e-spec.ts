@@ -152,10 +152,13 @@ function expectRefused(response: RawResponse, status = 401, reason = 'untrusted_
 }
 
 describe.each(ADAPTERS)('signed assertions (%s)', (adapter: HttpAdapterName) => {
-  let database: TestDatabase;
+  // A database per app: PGlite serves one session at a time, so two apps cannot share one.
+  const databases: TestDatabase[] = [];
   const started: TestApp[] = [];
   const servers: KeyServer[] = [];
   const start = async (options: TrustedHeaderOptions) => {
+    const database = await createTestDatabase();
+    databases.push(database);
     const api = await startHeaderEchoApp(adapter, options, await database.options());
     started.push(api);
     return api;
@@ -166,13 +169,10 @@ describe.each(ADAPTERS)('signed assertions (%s)', (adapter: HttpAdapterName) => 
     return server;
   };
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-  });
   afterAll(async () => {
     await Promise.all(started.map((api) => api.close()));
     await Promise.all(servers.map((server) => server.close()));
-    await database?.close();
+    await Promise.all(databases.map((database) => database.close()));
   });
 
   const userRows = async (api: TestApp, username: string) =>
