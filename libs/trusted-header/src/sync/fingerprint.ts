@@ -39,8 +39,18 @@ export function identityCacheKey(identity: Identity): string {
  */
 export function accountKey(identity: Identity): string {
   const { subject } = identity;
-  return subject === undefined ? identity.username : `\u0000${JSON.stringify([subject.issuer, subject.id])}`;
+  if (subject === undefined) return identity.username;
+  // Built once per subject object: a token's identity (and its subject) is one frozen object per cached token,
+  // and this runs on every request.
+  let key = accountKeys.get(subject);
+  if (key === undefined) {
+    key = `\u0000${JSON.stringify([subject.issuer, subject.id])}`;
+    if (Object.isFrozen(subject)) accountKeys.set(subject, key);
+  }
+  return key;
 }
+
+const accountKeys = new WeakMap<object, string>();
 
 /**
  * Hash of a user's external groups, stored with the user: equal hash, no membership to rewrite. Email and display
