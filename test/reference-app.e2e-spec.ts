@@ -56,6 +56,7 @@ describe('reference app process', () => {
     [{ AUTH_PROXY_HEADER: 'Cookie' }, 'AUTH_PROXY_HEADER="Cookie" is a standard HTTP header'],
     [{ AUTH_PROXY_PRESET: 'keycloak' }, 'AUTH_PROXY_PRESET="keycloak" is not a known preset'],
     [{ AUTH_PROXY_TRUSTED_IP: '10.0.0.1' }, 'AUTH_PROXY_TRUSTED_IP="<not shown>" is not a known setting'],
+    [{ LOG_FORMAT: 'yaml' }, 'LOG_FORMAT="yaml" must be text or json'],
   ])('refuses to start with %j, naming the variable and value', async (env, message) => {
     const app = run({ ...env, PGLITE_DATA_DIR: 'memory://', PORT: '0' });
     expect(await app.exited).toBe(1);
@@ -77,7 +78,9 @@ describe('reference app process', () => {
         async () => (await rawRequest({ port, path: '/health' })).status === 200,
         'the app to answer /health',
       );
-      expect(app.output()).toContain('proxy authelia (preset authelia): peers 127.0.0.1/32, ::1/128; identity from headers Remote-User');
+      expect(app.output()).toContain(
+        'proxy authelia (preset authelia): peers 127.0.0.1/32, ::1/128; identity from headers Remote-User',
+      );
       expect(app.output()).toContain(`database: embedded PGlite in ${dataDir}`);
       const me = await rawRequest({
         port,
@@ -110,6 +113,40 @@ describe('reference app process', () => {
     } finally {
       app.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs one JSON object per line with LOG_FORMAT=json, the reason code as a field', async () => {
+    const port = await freePort();
+    const app = run({ PORT: String(port), PGLITE_DATA_DIR: 'memory://', LOG_FORMAT: 'json' });
+    try {
+      await waitFor(
+        async () => (await rawRequest({ port, path: '/health' })).status === 200,
+        'the app to answer /health',
+      );
+      const spoofed = await rawRequest({
+        port,
+        path: '/me',
+        headers: [['Remote-User', 'admin']],
+        localAddress: '127.0.0.2',
+      });
+      expect(spoofed.status).toBe(401);
+      expect(spoofed.body.reason).toBe('untrusted_proxy');
+      await waitFor(async () => app.output().includes('untrusted_proxy: peer'), 'the untrusted peer warning');
+      const lines = app.output().trim().split('\n');
+      const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>); // every line is JSON
+      expect(records).toContainEqual(
+        expect.objectContaining({ level: 'log', message: expect.stringMatching(/^listening on http:\/\//) }),
+      );
+      expect(records).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          reason: 'untrusted_proxy',
+          message: expect.stringMatching(/^untrusted_proxy: peer 127\.0\.0\.2 /),
+        }),
+      );
+    } finally {
+      app.child.kill('SIGKILL');
     }
   });
 

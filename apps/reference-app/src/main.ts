@@ -1,15 +1,20 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { loadAppConfig } from './config/app-config.js';
+import { loadAppConfig, logFormatFromEnv } from './config/app-config.js';
 import { createApp } from './create-app.js';
 import { httpsServerOptions } from './https/https-options.js';
 import { openDatabase } from './database/open-database.js';
+import { createAppLogger } from './logging/app-logger.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('ReferenceApp');
   let config;
   let https;
+  let appLogger;
   try {
+    // The format first, so that every later line, configuration errors included, is written in it.
+    appLogger = createAppLogger(logFormatFromEnv());
+    Logger.overrideLogger(appLogger);
     config = loadAppConfig();
     https = httpsServerOptions(config.https, config.trustedHeader);
   } catch (error) {
@@ -21,6 +26,7 @@ async function bootstrap(): Promise<void> {
   logger.log(`database: ${database.description}`);
   const app = await createApp({ trustedHeader: config.trustedHeader, dataSource: database.options }, config.adapter, {
     https,
+    logger: appLogger,
   });
   // Signals are handled here rather than by Nest's shutdown hooks, which re-raise the signal: closing the
   // app and then the embedded database lets PGlite flush its data directory and the process exit with 0.
