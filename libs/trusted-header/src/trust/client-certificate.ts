@@ -245,3 +245,14 @@ function asciiLowerCase(text: string): string {
 function oneLine(distinguishedName: string): string {
   return JSON.stringify(distinguishedName.split('\n').join(', '));
 }
+
+/**
+ * The subject of the connection's client certificate as one line, for a report; null without one. Read
+ * through getPeerCertificate(true), as the check reads it (see peerChain).
+ */
+export function clientCertificateSubject(socket: unknown): string | null {
+  if (!(socket instanceof TLSSocket)) return null;
+  const raw = socket.getPeerCertificate(true)?.raw;
+  if (raw === undefined) return null;
+  return new X509Certificate(raw).subject.split('\n').join(', ');
+}
