@@ -9,6 +9,8 @@ import { DatabaseHealthIndicator } from './health/database.health.js';
 import { HealthController } from './health/health.controller.js';
 import { HomeController } from './home/home.controller.js';
 import { MeController } from './me/me.controller.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { PrometheusExposition, prometheusExposition } from './metrics/prometheus-exposition.js';
 import { ReportsController } from './reports/reports.controller.js';
 
 export interface AppModuleOptions {
@@ -19,6 +21,8 @@ export interface AppModuleOptions {
 @Module({})
 export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
+    // Before the library's module starts and makes its instruments from the global MeterProvider.
+    const exposition = prometheusExposition();
     return {
       module: AppModule,
       imports: [
@@ -27,9 +31,13 @@ export class AppModule {
         TrustedHeaderAdminModule.forRoot({ path: 'admin' }),
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [HomeController, MeController, ReportsController, HealthController],
+      controllers: [HomeController, MeController, ReportsController, HealthController, MetricsController],
       // Every route needs a login unless marked @Public().
-      providers: [{ provide: APP_GUARD, useExisting: TrustedHeaderGuard }, DatabaseHealthIndicator],
+      providers: [
+        { provide: APP_GUARD, useExisting: TrustedHeaderGuard },
+        DatabaseHealthIndicator,
+        { provide: PrometheusExposition, useValue: exposition },
+      ],
     };
   }
 }

@@ -9,6 +9,7 @@ import { FASTIFY_REPLY, RequestInspector } from './request/request-inspector.ser
 import { TrustedHeaderMiddleware } from './request/trusted-header.middleware.js';
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 import { DatabaseGate } from './persistence/database-gate.service.js';
+import { TrustedHeaderMetrics } from './observability/trusted-header-metrics.js';
 import { UserSyncService } from './sync/user-sync.service.js';
 import { SessionLogin } from './session/session-login.service.js';
 import { SessionStore } from './session/session-store.service.js';
@@ -39,6 +40,8 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
   imports: [PassportModule],
   providers: [
     { provide: TRUSTED_HEADER_OPTIONS, useFactory: resolveAndDescribe, inject: [TRUSTED_HEADER_MODULE_OPTIONS] },
+    // From the MeterProvider the application registered before creating the Nest application (if any).
+    { provide: TrustedHeaderMetrics, useFactory: () => new TrustedHeaderMetrics() },
     RequestInspector,
     DatabaseGate,
     UserSyncService,
@@ -50,6 +53,7 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
   ],
   exports: [
     TRUSTED_HEADER_OPTIONS,
+    TrustedHeaderMetrics,
     RequestInspector,
     DatabaseGate,
     UserSyncService,

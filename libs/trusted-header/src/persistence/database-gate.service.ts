@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { LogThrottle } from '../common/log-throttle.js';
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { DatabaseUnavailableError, TrustedHeaderError } from '../errors/domain-errors.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
+import { NO_METRICS, TrustedHeaderMetrics } from '../observability/trusted-header-metrics.js';
 
 /**
  * The one way the library talks to the database: bounded in time, failures turned into DatabaseUnavailableError
@@ -20,21 +21,24 @@ export class DatabaseGate {
   constructor(
     @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
     @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() private readonly metrics: TrustedHeaderMetrics = NO_METRICS,
   ) {}
 
   /** Waits for `work` at most AUTH_PROXY_DB_TIMEOUT_MS; domain errors pass, anything else is DatabaseUnavailableError. */
   async bounded<T>(work: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`database did not answer within ${this.options.databaseTimeoutMs} ms`)),
-        this.options.databaseTimeoutMs,
-      );
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new Error(`database did not answer within ${this.options.databaseTimeoutMs} ms`));
+      }, this.options.databaseTimeoutMs);
     });
     try {
       return await Promise.race([work, timeout]);
     } catch (error) {
       if (error instanceof TrustedHeaderError) throw error;
+      this.metrics.databaseFailed(timedOut ? 'timeout' : 'error');
       const skipped = this.errors.admit('database');
       if (skipped !== null) {
         const more = skipped > 0 ? ` (${skipped} similar errors not logged)` : '';

@@ -6,6 +6,8 @@ import { identityFromClaims } from '../identity/claims-identity.js';
 import { twinKey } from '../identity/header-names.js';
 import type { IdentityResult } from '../identity/identity.js';
 import { compileIdentityReader } from '../identity/read-identity.js';
+import { assertionErrorType } from '../observability/assertion-error-type.js';
+import { NO_METRICS, type TrustedHeaderMetrics } from '../observability/trusted-header-metrics.js';
 import type { ResolvedAssertionOptions } from '../trust/assertion/assertion-options.js';
 import { AssertionVerifier, type AssertionOutcome } from '../trust/assertion/assertion-verifier.js';
 
@@ -29,15 +31,19 @@ const KEYS_UNAVAILABLE: IdentityResult = Object.freeze({
 const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
 
 /** Keys are fetched on the first token rather than at startup: a key endpoint that is down must not stop the app. */
-export function compileProfileIdentity(profile: ResolvedProxyProfile): ProfileIdentityReader {
+export function compileProfileIdentity(
+  profile: ResolvedProxyProfile,
+  metrics: TrustedHeaderMetrics = NO_METRICS,
+): ProfileIdentityReader {
   return profile.assertion === null
     ? compileIdentityReader(profile.identity)
-    : compileAssertionIdentity(profile, profile.assertion);
+    : compileAssertionIdentity(profile, profile.assertion, metrics);
 }
 
 function compileAssertionIdentity(
   profile: ResolvedProxyProfile,
   assertion: ResolvedAssertionOptions,
+  metrics: TrustedHeaderMetrics,
 ): ProfileIdentityReader {
   const logger = new Logger('TrustedHeader');
   const failures = new LogThrottle(1_000);
@@ -55,6 +61,7 @@ function compileAssertionIdentity(
   const conclude = (outcome: AssertionOutcome): IdentityResult => {
     if (outcome.kind === 'verified') {
       let identity = identities.get(outcome);
+      metrics.assertionVerified(identity !== undefined);
       if (identity === undefined) {
         identity = identityFromClaims(outcome.claims, assertion, profile.identity);
         identities.set(outcome, identity);
@@ -62,9 +69,11 @@ function compileAssertionIdentity(
       return identity;
     }
     if (outcome.kind === 'keys_unavailable') {
+      metrics.assertionKeysUnavailable();
       log('keys_unavailable', `assertion_keys_unavailable: profile ${profile.name}: ${outcome.detail}`);
       return KEYS_UNAVAILABLE;
     }
+    metrics.assertionInvalid(assertionErrorType(outcome.code));
     log(
       outcome.code,
       `untrusted_proxy: profile ${profile.name}: assertion_invalid (${outcome.code}): ${outcome.detail}`,
@@ -91,7 +100,10 @@ function compileAssertionIdentity(
         return { kind: 'rejected', reason: 'header_twin', detail: `Header ${name} imitates ${assertion.header}` };
       }
     }
-    if (token === undefined) return ASSERTION_REFUSED;
+    if (token === undefined) {
+      metrics.assertionInvalid('missing');
+      return ASSERTION_REFUSED;
+    }
     if (assertion.bearer) {
       const match = BEARER.exec(token);
       if (match === null)

@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { LogBudget, LogThrottle } from '../common/log-throttle.js';
 import type { MaybePromise } from '../common/maybe-promise.js';
 import type { ResolvedProxyProfile, ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { ANONYMOUS, type IdentityResult } from '../identity/identity.js';
 import { compileProfileSelector, type ProfileSelector } from '../trust/proxy-profiles.js';
+import { NO_METRICS, TrustedHeaderMetrics } from '../observability/trusted-header-metrics.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import { compileHeaderNameMatcher, removeHeaders, type HeaderNameMatcher } from './header-removal.js';
 import { compileProfileIdentity, type ProfileIdentityReader } from './profile-identity.js';
@@ -110,7 +111,10 @@ export class RequestInspector {
   private readonly states = new WeakMap<IncomingMessage, RequestState>();
   private readonly keepsResponses: boolean;
 
-  constructor(@Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions) {
+  constructor(
+    @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
+    @Optional() metrics: TrustedHeaderMetrics = NO_METRICS,
+  ) {
     const everyIdentityHeader = options.profiles.flatMap(knownIdentityHeaderNames);
     this.isIdentityHeader = compileHeaderNameMatcher(everyIdentityHeader)!;
     this.isSecretHeader = compileHeaderNameMatcher(
@@ -119,7 +123,7 @@ export class RequestInspector {
     this.selector = compileProfileSelector(options.profiles);
     this.profiles = options.profiles.map((profile) => {
       const read = new Set(identityHeaderNames(profile).map((name) => name.toLowerCase()));
-      const readIdentity = compileProfileIdentity(profile);
+      const readIdentity = compileProfileIdentity(profile, metrics);
       return {
         profile,
         readIdentity,

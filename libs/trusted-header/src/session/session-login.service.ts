@@ -1,13 +1,18 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import { settle, type MaybePromise } from '../common/maybe-promise.js';
 import { InvalidSessionError, TrustedHeaderError, UnknownUserError } from '../errors/domain-errors.js';
+import { NO_METRICS, TrustedHeaderMetrics, UNEXPECTED_ERROR } from '../observability/trusted-header-metrics.js';
 import type { AuthenticatedUser } from '../sync/authenticated-user.js';
 import { UserSyncService } from '../sync/user-sync.service.js';
 import { clearedSessionCookieHeader, sessionCookieHeader, type SessionCookie } from './session-cookie.js';
 import { SessionStore, type LiveSession } from './session-store.service.js';
 import { isWellFormedSessionToken } from './session-token.js';
+
+function reasonOf(error: unknown): TrustedHeaderError['reason'] | typeof UNEXPECTED_ERROR {
+  return error instanceof TrustedHeaderError ? error.reason : UNEXPECTED_ERROR;
+}
 
 /** The request as the session rules need it. */
 export interface SessionRequest {
@@ -38,6 +43,7 @@ export class SessionLogin {
     private readonly store: SessionStore,
     private readonly userSync: UserSyncService,
     private readonly adapterHost: HttpAdapterHost,
+    @Optional() private readonly metrics: TrustedHeaderMetrics = NO_METRICS,
   ) {}
 
   get enabled(): boolean {
@@ -47,13 +53,20 @@ export class SessionLogin {
   /** After the headers' user was resolved: continue the browser's session, or start one. */
   afterHeaderLogin(request: SessionRequest, user: AuthenticatedUser): MaybePromise<AuthenticatedUser> {
     const { cookie } = request;
-    if (cookie.kind === 'many') this.refuse(request, 'The request carries the session cookie more than once');
+    if (cookie.kind === 'many') {
+      this.metrics.sessionRefused('invalid_session');
+      this.refuse(request, 'The request carries the session cookie more than once');
+    }
     const started = this.started.get(request.message);
     if (started !== undefined) return started;
     if (cookie.kind === 'none' || !isWellFormedSessionToken(cookie.value)) return this.startFor(request, user, null);
     return settle(
       () => this.store.find(cookie.value),
-      (session) => (session.userId === user.id ? user : this.startFor(request, user, session)),
+      (session) => {
+        if (session.userId !== user.id) return this.startFor(request, user, session);
+        this.metrics.sessionContinued();
+        return user;
+      },
       (error) => {
         // Ended, unknown or a disabled user's: not this login's concern, a new session replaces it.
         if (error instanceof TrustedHeaderError && error.reason !== 'database_unavailable') {
@@ -66,6 +79,29 @@ export class SessionLogin {
 
   /** No identity headers: the user of the browser's session, or InvalidSessionError / UserDisabledError. */
   userOfSession(request: SessionRequest): MaybePromise<AuthenticatedUser> {
+    let user: MaybePromise<AuthenticatedUser>;
+    try {
+      user = this.resumeSession(request);
+    } catch (error) {
+      this.metrics.sessionRefused(reasonOf(error));
+      throw error;
+    }
+    if (user instanceof Promise) return user.then(this.countResumed, this.countRefusal);
+    this.metrics.sessionContinued();
+    return user;
+  }
+
+  private readonly countResumed = (user: AuthenticatedUser): AuthenticatedUser => {
+    this.metrics.sessionContinued();
+    return user;
+  };
+
+  private readonly countRefusal = (error: unknown): never => {
+    this.metrics.sessionRefused(reasonOf(error));
+    throw error;
+  };
+
+  private resumeSession(request: SessionRequest): MaybePromise<AuthenticatedUser> {
     const { cookie } = request;
     if (cookie.kind === 'none') throw new InvalidSessionError('No session');
     if (cookie.kind === 'many') this.refuse(request, 'The request carries the session cookie more than once');

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { QueryRunner } from 'typeorm';
 import { LogThrottle } from '../common/log-throttle.js';
@@ -16,6 +16,7 @@ import {
   type SessionEndReason,
   type SessionRecord,
 } from '../persistence/session.queries.js';
+import { NO_METRICS, TrustedHeaderMetrics } from '../observability/trusted-header-metrics.js';
 import { UserSyncService } from '../sync/user-sync.service.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import { newSessionToken, sessionTokenHash } from './session-token.js';
@@ -74,6 +75,7 @@ export class SessionStore {
     @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
     private readonly gate: DatabaseGate,
     userSync: UserSyncService,
+    @Optional() private readonly metrics: TrustedHeaderMetrics = NO_METRICS,
   ) {
     this.settings = options.session;
     this.cache =
@@ -115,8 +117,10 @@ export class SessionStore {
     const settings = this.requireSettings();
     const token = newSessionToken();
     const hash = sessionTokenHash(token);
+    let replaced = false;
     const committed = this.inTransaction(async (runner) => {
       if (replacing !== null && (await revokeSession(runner, replacing.id, 'replaced'))) {
+        replaced = true;
         await recordAuditEvent(runner, {
           type: 'session_revoked',
           actorType: 'proxy',
@@ -148,6 +152,8 @@ export class SessionStore {
     });
     if (replacing !== null) this.forgetOnCommit(committed, replacing.id);
     const record = await this.gate.bounded(committed);
+    if (replaced) this.metrics.sessionsRevoked('replaced');
+    this.metrics.sessionStarted();
     this.cache?.set(token, this.liveOf(record));
     this.logger.log(`session_created: ${JSON.stringify(user.username)} through ${origin.peer ?? 'unknown'}`);
     return token;
@@ -169,6 +175,7 @@ export class SessionStore {
     });
     this.forgetOnCommit(committed, session.id);
     const ended = await this.gate.bounded(committed);
+    if (ended) this.metrics.sessionsRevoked(reason);
     if (ended) this.logger.log(`session_revoked: ${JSON.stringify(session.username)} (${reason})`);
     return ended;
   }

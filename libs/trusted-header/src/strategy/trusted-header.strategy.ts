@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-custom';
 import { LogThrottle } from '../common/log-throttle.js';
@@ -6,6 +6,7 @@ import type { MaybePromise } from '../common/maybe-promise.js';
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { httpExceptionFor, toHttpError } from '../errors/http-mapping.js';
 import { TrustedHeaderException } from '../errors/trusted-header.exception.js';
+import type { RejectionReason } from '../errors/rejection-reason.js';
 import { crossSiteProblem } from '../request/cross-site-check.js';
 import type { IdentityResult } from '../identity/identity.js';
 import { incomingMessageOf, type RequestInspection } from '../request/request-inspection.js';
@@ -14,12 +15,18 @@ import { readSessionCookie, type SessionCookie } from '../session/session-cookie
 import { SessionLogin, type SessionRequest } from '../session/session-login.service.js';
 import type { AuthenticatedUser } from '../sync/authenticated-user.js';
 import { UserSyncService } from '../sync/user-sync.service.js';
+import { NO_METRICS, TrustedHeaderMetrics, UNEXPECTED_ERROR } from '../observability/trusted-header-metrics.js';
 import { TRUSTED_HEADER_OPTIONS, TRUSTED_HEADER_STRATEGY } from '../trusted-header.constants.js';
 
 const NO_COOKIE: SessionCookie = Object.freeze({ kind: 'none' });
 
 function rethrowAsHttpError(error: unknown): never {
   throw toHttpError(error);
+}
+
+/** The reason code a refusal is counted under; anything but a TrustedHeaderException is a defect. */
+function reasonOf(error: unknown): RejectionReason | typeof UNEXPECTED_ERROR {
+  return error instanceof TrustedHeaderException ? error.reason : UNEXPECTED_ERROR;
 }
 
 /** Why passport's `fail` was called: the request asserted no identity this strategy could use. */
@@ -47,6 +54,7 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
     protected readonly userSync: UserSyncService,
     protected readonly sessions: SessionLogin,
     @Inject(TRUSTED_HEADER_OPTIONS) protected readonly options: ResolvedTrustedHeaderOptions,
+    @Optional() protected readonly metrics: TrustedHeaderMetrics = NO_METRICS,
   ) {
     super();
   }
@@ -78,11 +86,35 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
    * `response` is where a new session's cookie goes; by default the one the request hook recorded.
    */
   resolveUser(request: unknown, response?: unknown): MaybePromise<AuthenticatedUser> {
+    let outcome: MaybePromise<AuthenticatedUser>;
+    try {
+      outcome = this.authenticateRequest(request, response);
+    } catch (error) {
+      this.metrics.authenticationRejected(reasonOf(error));
+      throw error;
+    }
+    if (outcome instanceof Promise) return outcome.then(this.countSuccess, this.countRejection);
+    this.metrics.authenticationSucceeded();
+    return outcome;
+  }
+
+  private readonly countSuccess = (user: AuthenticatedUser): AuthenticatedUser => {
+    this.metrics.authenticationSucceeded();
+    return user;
+  };
+
+  private readonly countRejection = (error: unknown): never => {
+    this.metrics.authenticationRejected(reasonOf(error));
+    throw error;
+  };
+
+  private authenticateRequest(request: unknown, response: unknown): MaybePromise<AuthenticatedUser> {
     const inspection = this.inspector.inspect(request);
     const message = incomingMessageOf(request);
     const cookie = this.sessions.enabled && message ? this.cookieOf(message.rawHeaders) : NO_COOKIE;
     if (!inspection.trusted) {
       if (cookie.kind !== 'none') {
+        this.metrics.sessionRefused('untrusted_proxy');
         this.logRejection('untrusted_proxy', `session cookie from untrusted peer ${inspection.peer} refused`);
         throw httpExceptionFor('untrusted_proxy', 'Sessions are only accepted through a trusted proxy');
       }

@@ -1,7 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
-import { UnknownUserError, UserDisabledError } from '../errors/domain-errors.js';
+import { TrustedHeaderError, UnknownUserError, UserDisabledError } from '../errors/domain-errors.js';
 import type { Identity } from '../identity/identity.js';
 import { PROXY_ACTOR, recordAuditEvent } from '../persistence/audit.js';
 import { isUniqueViolation } from '../persistence/database-errors.js';
@@ -17,6 +17,7 @@ import {
   type UserRow,
 } from '../persistence/user-sync.queries.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
+import { NO_METRICS, TrustedHeaderMetrics, type SyncResult } from '../observability/trusted-header-metrics.js';
 import { LRUCache } from 'lru-cache';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { effectiveGroups } from './effective-groups.js';
@@ -38,6 +39,18 @@ interface LoadResult {
 const DISABLED: SyncOutcome = Object.freeze({ disabled: true });
 /** A write that ran into a unique index another login had just claimed is retried (see load). */
 const MAX_WRITE_ATTEMPTS = 3;
+
+function syncResultOf({ outcome, wrote }: LoadResult): SyncResult {
+  if (outcome.disabled) return 'disabled';
+  return wrote ? 'written' : 'unchanged';
+}
+
+function syncFailureOf(error: unknown): SyncResult {
+  if (error instanceof TrustedHeaderError && (error.reason === 'unknown_user' || error.reason === 'username_taken')) {
+    return error.reason;
+  }
+  return 'failed';
+}
 
 function assertEnabled(outcome: SyncOutcome): AuthenticatedUser {
   if (outcome.disabled) throw new UserDisabledError();
@@ -77,6 +90,7 @@ export class UserSyncService {
   constructor(
     @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
     private readonly gate: DatabaseGate,
+    @Optional() private readonly metrics: TrustedHeaderMetrics = NO_METRICS,
   ) {
     this.cache =
       options.cacheMaxEntries > 0 && options.syncTtlMs > 0
@@ -102,7 +116,11 @@ export class UserSyncService {
    */
   userFor(identity: Identity): AuthenticatedUser | Promise<AuthenticatedUser> {
     const cached = this.cache?.get(identity);
-    if (cached !== undefined) return assertEnabled(cached);
+    if (cached !== undefined) {
+      this.metrics.identityCacheHit();
+      return assertEnabled(cached);
+    }
+    this.metrics.identityCacheMiss();
     return this.syncShared(identity).then(assertEnabled);
   }
 
@@ -159,7 +177,7 @@ export class UserSyncService {
   private async syncShared(identity: Identity): Promise<SyncOutcome> {
     const pending = this.loads.load(
       identityCacheKey(identity),
-      () => this.queued(accountKey(identity), () => this.load(identity)),
+      () => this.queued(accountKey(identity), () => this.timedLoad(identity)),
       ({ outcome, wrote, staleUsername }) => {
         if (!wrote) {
           this.cache?.add(identity, outcome);
@@ -187,6 +205,22 @@ export class UserSyncService {
       if (this.queues.get(user) === settled) this.queues.delete(user);
     });
     return run;
+  }
+
+  /** One load, its duration recorded by result (the database round, whether or not the request still waits). */
+  private timedLoad(identity: Identity): Promise<LoadResult> {
+    const started = performance.now();
+    const elapsed = () => (performance.now() - started) / 1000;
+    return this.load(identity).then(
+      (result) => {
+        this.metrics.syncFinished(syncResultOf(result), elapsed());
+        return result;
+      },
+      (error: unknown) => {
+        this.metrics.syncFinished(syncFailureOf(error), elapsed());
+        throw error;
+      },
+    );
   }
 
   private load(identity: Identity): Promise<LoadResult> {
