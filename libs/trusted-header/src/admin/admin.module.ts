@@ -4,6 +4,8 @@ import { AdminChanges } from './admin-context.js';
 import { AdminGuard } from './admin.guard.js';
 import { AuditEventsController } from './audit/audit-events.controller.js';
 import { AuditEventsService } from './audit/audit-events.service.js';
+import { DoctorController } from './doctor/doctor.controller.js';
+import { DoctorService } from './doctor/doctor.service.js';
 import { ExternalGroupsController } from './external-groups/external-groups.controller.js';
 import { ExternalGroupsService } from './external-groups/external-groups.service.js';
 import { GroupMappingsController } from './group-mappings/group-mappings.controller.js';
@@ -21,8 +23,8 @@ export interface TrustedHeaderAdminOptions {
 }
 
 /**
- * The opt-in admin REST API: local groups, group mappings, external groups, users, their sessions and the audit
- * trail.
+ * The opt-in admin REST API: local groups, group mappings, external groups, users, their sessions, the audit
+ * trail, and the doctor (GET doctor: the caller's request as the library saw it).
  * Needs TrustedHeaderModule. Only admins may call it (401 anonymous, 403 `admin_required` others).
  */
 @Module({})
@@ -42,6 +44,7 @@ export class TrustedHeaderAdminModule {
         UsersAdminController,
         UserSessionsController,
         AuditEventsController,
+        DoctorController,
       ],
       providers: [
         AdminGuard,
@@ -52,6 +55,7 @@ export class TrustedHeaderAdminModule {
         UsersAdminService,
         UserSessionsService,
         AuditEventsService,
+        DoctorService,
       ],
     };
   }

@@ -4,12 +4,14 @@ import { LogBudget, LogThrottle } from '../common/log-throttle.js';
 import type { MaybePromise } from '../common/maybe-promise.js';
 import type { ResolvedProxyProfile, ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { ANONYMOUS, type IdentityResult } from '../identity/identity.js';
+import { compileClientCertificateCheck, type ClientCertificateCheck } from '../trust/client-certificate.js';
 import { compileProfileSelector, type ProfileSelector } from '../trust/proxy-profiles.js';
 import { NO_METRICS, TrustedHeaderMetrics } from '../observability/trusted-header-metrics.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import { compileHeaderNameMatcher, removeHeaders, type HeaderNameMatcher } from './header-removal.js';
 import { compileProfileIdentity, type ProfileIdentityReader } from './profile-identity.js';
 import { incomingMessageOf, type RequestInspection } from './request-inspection.js';
+import { reportRequest, type RequestReport } from './request-report.js';
 
 /**
  * What was concluded about each request, kept beside it rather than on it: Express swaps the prototype of every
@@ -20,6 +22,13 @@ interface RequestState {
   readonly inspection: RequestInspection;
   /** The profile that accepted the request; -1 for none. */
   readonly profileIndex: number;
+  /**
+   * Names of the lines removed as shared secrets, and as identity headers the accepting profile does not read:
+   * kept for a report of the request (the doctor, a debug line), which can no longer see them. The arrays
+   * removal returns anyway; nothing is computed for the report on the request path.
+   */
+  readonly secretLines: readonly string[];
+  readonly notReadLines: readonly string[];
   identity?: MaybePromise<IdentityResult>;
   /** The adapter's response, kept only for adapters whose request does not lead to it (see responseOf). */
   response?: unknown;
@@ -110,6 +119,8 @@ export class RequestInspector {
   private readonly untrustedWarningBudget = new LogBudget(10, 1_000);
   private readonly states = new WeakMap<IncomingMessage, RequestState>();
   private readonly keepsResponses: boolean;
+  /** Client-certificate checks of each profile, compiled on the first report (never on the request path). */
+  private certificateChecks?: readonly (ClientCertificateCheck | null)[];
 
   constructor(
     @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
@@ -184,11 +195,16 @@ export class RequestInspector {
       const peer = message.socket?.remoteAddress;
       // The secret is read by the selection and removed right after, whether it matched or not.
       const profileIndex = this.selector.select(message);
-      const secretSent = this.isSecretHeader !== null && removeHeaders(message, this.isSecretHeader).length > 0;
+      const secretLines = this.isSecretHeader === null ? NOTHING_STRIPPED : removeHeaders(message, this.isSecretHeader);
+      const secretSent = secretLines.length > 0;
       let inspection: RequestInspection;
+      let notReadLines = NOTHING_STRIPPED;
       if (profileIndex >= 0) {
         const { profile, foreignHeaders } = this.profiles[profileIndex]!;
-        if (foreignHeaders !== null) removeHeaders(message, foreignHeaders);
+        if (foreignHeaders !== null) {
+          const removed = removeHeaders(message, foreignHeaders);
+          if (removed.length > 0) notReadLines = removed;
+        }
         inspection = { peer, trusted: true, strippedHeaders: NOTHING_STRIPPED, profile };
       } else {
         const stripped = removeHeaders(message, this.isIdentityHeader);
@@ -200,10 +216,47 @@ export class RequestInspector {
           profile: null,
         };
       }
-      state = { inspection, profileIndex, identity: undefined, response: undefined };
+      state = {
+        inspection,
+        profileIndex,
+        secretLines: secretSent ? secretLines : NOTHING_STRIPPED,
+        notReadLines,
+        identity: undefined,
+        response: undefined,
+      };
       this.states.set(message, state);
     }
     return state;
+  }
+
+  /**
+   * What the library saw of the request and concluded, for the doctor and the debug line of a refusal: every
+   * check of every profile, the identity headers (values redacted but the username), what was removed, and the
+   * identity. Recomputed from the request as it is now and the names inspection kept; not on the request path.
+   * The identity is read (a token verified) if it has not been yet.
+   */
+  async report(request: unknown): Promise<RequestReport | null> {
+    const message = incomingMessageOf(request);
+    if (message === undefined) return null;
+    const state = this.stateOf(message);
+    const identity = state.profileIndex >= 0 ? await this.identityOf(request) : undefined;
+    this.certificateChecks ??= this.options.profiles.map((profile) =>
+      profile.clientCertificate === null ? null : compileClientCertificateCheck(profile.clientCertificate),
+    );
+    const checks = this.certificateChecks;
+    return reportRequest(
+      this.options.profiles,
+      {
+        socket: message.socket,
+        rawHeaders: message.rawHeaders,
+        accepted: state.profileIndex,
+        secretLines: state.secretLines,
+        strippedLines: state.inspection.strippedHeaders,
+        notReadLines: state.notReadLines,
+        identity,
+      },
+      (index) => checks[index] ?? null,
+    );
   }
 
   /**

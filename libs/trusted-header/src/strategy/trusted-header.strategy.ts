@@ -11,6 +11,7 @@ import { crossSiteProblem } from '../request/cross-site-check.js';
 import type { IdentityResult } from '../identity/identity.js';
 import { incomingMessageOf, type RequestInspection } from '../request/request-inspection.js';
 import { RequestInspector } from '../request/request-inspector.service.js';
+import { formatRequestReport } from '../request/request-report.js';
 import { readSessionCookie, type SessionCookie } from '../session/session-cookie.js';
 import { SessionLogin, type SessionRequest } from '../session/session-login.service.js';
 import type { AuthenticatedUser } from '../sync/authenticated-user.js';
@@ -48,6 +49,8 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
   private readonly logger = new Logger('TrustedHeader');
   /** Rejections come through the proxy from anyone it lets in: one line per reason per second, with a count. */
   private readonly rejectionLog = new LogThrottle(1_000);
+  /** The full report of a refused request, at debug level: as rare as the rejection lines, and its own budget. */
+  private readonly reportLog = new LogThrottle(1_000);
 
   constructor(
     protected readonly inspector: RequestInspector,
@@ -116,9 +119,11 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       if (cookie.kind !== 'none') {
         this.metrics.sessionRefused('untrusted_proxy');
         this.logRejection('untrusted_proxy', `session cookie from untrusted peer ${inspection.peer} refused`);
+        this.reportRefusal('untrusted_proxy', request);
         throw httpExceptionFor('untrusted_proxy', 'Sessions are only accepted through a trusted proxy');
       }
       if (inspection.strippedHeaders.length > 0) {
+        this.reportRefusal('untrusted_proxy', request);
         throw httpExceptionFor('untrusted_proxy', 'Identity headers are only accepted from a trusted proxy');
       }
       throw httpExceptionFor('missing_identity', 'Not logged in');
@@ -140,6 +145,7 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
     const message = incomingMessageOf(request);
     if (result.kind === 'rejected') {
       this.logRejection(result.reason, `request from proxy ${inspection.peer} rejected: ${result.detail}`);
+      this.reportRefusal(result.reason, request);
       throw httpExceptionFor(result.reason, result.detail);
     }
     if (result.kind === 'anonymous') {
@@ -149,6 +155,7 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       if (result.withoutUser) {
         const detail = `Identity headers without ${inspection.profile!.identity.headers.user} beside a session cookie`;
         this.logRejection('invalid_username', `request from proxy ${inspection.peer} rejected: ${detail}`);
+        this.reportRefusal('invalid_username', request);
         throw httpExceptionFor('invalid_username', detail);
       }
     }
@@ -195,6 +202,21 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
   private hasSessionCookie(request: unknown): boolean {
     const message = incomingMessageOf(request);
     return this.sessions.enabled && message !== undefined && this.cookieOf(message.rawHeaders).kind !== 'none';
+  }
+
+  /**
+   * Logs, at debug level, what the library saw of a refused request (the report GET /admin/doctor gives for an
+   * admitted one): the doctor cannot explain a request that never reaches it. Skipped unless debug logging is
+   * on, and at most one report per reason a second, so a flood of bad requests costs nothing more.
+   */
+  private reportRefusal(reason: string, request: unknown): void {
+    if (!Logger.isLevelEnabled('debug') || this.reportLog.admit(reason) === null) return;
+    this.inspector.report(request).then(
+      (report) => {
+        if (report !== null) this.logger.debug(`${reason}: ${formatRequestReport(report)}`);
+      },
+      () => undefined,
+    );
   }
 
   private logRejection(reason: string, line: string): void {
