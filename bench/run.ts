@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { profileLibraryShare } from './profile.js';
+import { describePropagation, measurePropagation } from './propagation.js';
 import { GUARD_HEADERS, REQUEST_HEADERS, ServerProcess as Server, type Adapter } from './server-process.js';
 import { ASSERTION, type ServerReply } from './shared.js';
 
@@ -564,6 +565,8 @@ async function main(): Promise<void> {
   const profiles = { express: await profileLibraryShare('express'), fastify: await profileLibraryShare('fastify') };
   const cold = await measureColdPath();
   const guardCost = measureGuardCost();
+  const propagation = await measurePropagation();
+  console.log(describePropagation(propagation));
 
   const rank = (b: Burst) => (b.adapter === 'fastify' ? 10 : 0) + Object.keys(LABELS).indexOf(b.variant);
   const keys = [...new Set([...bursts].sort((a, b) => rank(a) - rank(b)).map((b) => `${b.variant}/${b.adapter}`))];
@@ -713,6 +716,8 @@ async function main(): Promise<void> {
           `per 10,000 cached identities: heap ${perTenThousand(cold.memory.heapBytes)} MiB, RSS ${perTenThousand(cold.memory.rssBytes)} MiB (RSS also holds what the database driver and the allocator keep).`),
     '',
     `Group-mapping change through the admin API (${cold.mapping.changes} changes, mapping and unmapping): the user's next request carried the new groups ${cold.mapping.seenByNextRequest} times out of ${cold.mapping.changes}; that request took ${millis(cold.mapping.nextRequestMs)} (it reads the user again), a cached request ${millis(cold.mapping.cachedRequestMs)}.`,
+    '',
+    describePropagation(propagation),
     '',
     `Total bench time: ${Math.round((Date.now() - started) / 1000)} s.`,
     '',

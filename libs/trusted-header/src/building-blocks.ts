@@ -46,6 +46,11 @@ export { STATUS_OF_REASON, httpExceptionFor, toHttpError, DomainErrorsIntercepto
 
 // Persistence
 export { DatabaseGate } from './persistence/database-gate.service.js';
+export {
+  ChangeListener,
+  type ChangeListenerState,
+} from './persistence/change-notifications/change-listener.service.js';
+export { CHANGE_CHANNEL, type ChangeNotice } from './persistence/change-notifications/change-notice.js';
 export { TrustedHeaderUser } from './persistence/user.entity.js';
 export { TrustedHeaderGroup } from './persistence/group.entity.js';
 export { TrustedHeaderGroupMapping } from './persistence/group-mapping.entity.js';

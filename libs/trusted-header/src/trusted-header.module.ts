@@ -11,6 +11,8 @@ import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 import { DatabaseGate } from './persistence/database-gate.service.js';
 import { TrustedHeaderMetrics } from './observability/trusted-header-metrics.js';
 import { UserSyncService } from './sync/user-sync.service.js';
+import { ChangeInvalidation } from './sync/change-invalidation.service.js';
+import { ChangeListener } from './persistence/change-notifications/change-listener.service.js';
 import { SessionLogin } from './session/session-login.service.js';
 import { SessionStore } from './session/session-store.service.js';
 import { LogoutService } from './session/logout.service.js';
@@ -45,6 +47,8 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
     RequestInspector,
     DatabaseGate,
     UserSyncService,
+    ChangeListener,
+    ChangeInvalidation,
     SessionStore,
     SessionLogin,
     LogoutService,
@@ -57,6 +61,7 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
     RequestInspector,
     DatabaseGate,
     UserSyncService,
+    ChangeListener,
     SessionStore,
     SessionLogin,
     TrustedHeaderStrategy,

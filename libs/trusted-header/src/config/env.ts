@@ -106,6 +106,7 @@ export function trustedHeaderOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     syncTtlSeconds: int('syncTtlSeconds'),
     cacheMaxEntries: int('cacheMaxEntries'),
     databaseTimeoutMs: int('databaseTimeoutMs'),
+    notifyUrl: read('notifyUrl')?.trim(),
     maxGroups: int('maxGroups'),
     untrustedWarningIntervalSeconds: int('untrustedWarningIntervalSeconds'),
     session: sessionText as SessionMode | undefined,

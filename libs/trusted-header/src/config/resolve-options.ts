@@ -73,11 +73,42 @@ export function resolveTrustedHeaderOptions(
     syncTtlMs: int('syncTtlSeconds') * 1000,
     cacheMaxEntries: int('cacheMaxEntries'),
     databaseTimeoutMs: int('databaseTimeoutMs'),
+    notifyUrl: resolveNotifyUrl(options.notifyUrl, fail),
     untrustedWarningIntervalMs: int('untrustedWarningIntervalSeconds') * 1000,
     session,
     csrf: resolveCsrfOptions(options, fail),
     logout: resolveLogoutOptions(options, session !== null, fail),
   };
+}
+
+/**
+ * AUTH_PROXY_NOTIFY_URL: a PostgreSQL URL, checked at startup. It usually holds a password, so errors show it
+ * only as a postgres URL with the password masked, and otherwise not at all.
+ */
+function resolveNotifyUrl(value: unknown, fail: FailSetting): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string') return fail('notifyUrl', '<not shown>', 'must be a postgres:// or postgresql:// URL');
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return fail('notifyUrl', '<not shown>', 'is not a URL; use postgres://user:password@host:5432/database');
+  }
+  // Not shown even masked: `user:password@host` parses as a URL of scheme `user:` whose password is empty.
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    return fail('notifyUrl', '<not shown>', 'must be a postgres:// or postgresql:// URL');
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    return fail('notifyUrl', maskedUrl(url), 'names no host');
+  }
+  return value.trim();
+}
+
+/** The URL with its password replaced by `***`, for errors and logs. */
+export function maskedUrl(url: URL | string): string {
+  const copy = new URL(url);
+  if (copy.password !== '') copy.password = '***';
+  return copy.toString();
 }
 
 function resolveProfiles(

@@ -29,6 +29,7 @@ export const ENV_VARIABLES = {
   syncTtlSeconds: 'AUTH_PROXY_SYNC_TTL_SECONDS',
   cacheMaxEntries: 'AUTH_PROXY_CACHE_MAX_ENTRIES',
   databaseTimeoutMs: 'AUTH_PROXY_DB_TIMEOUT_MS',
+  notifyUrl: 'AUTH_PROXY_NOTIFY_URL',
   maxGroups: 'AUTH_PROXY_MAX_GROUPS',
   untrustedWarningIntervalSeconds: 'AUTH_PROXY_UNTRUSTED_WARNING_INTERVAL_SECONDS',
   session: 'AUTH_PROXY_SESSION',

@@ -102,6 +102,12 @@ export interface TrustedHeaderOptions extends ProxyProfileOptions {
   cacheMaxEntries?: number;
   /** Bound on the database work of one request; past it the request gets 503. Default 2000. */
   databaseTimeoutMs?: number;
+  /**
+   * A direct PostgreSQL URL (`postgres://` or `postgresql://`) for the connection that listens for other
+   * instances' changes, for when the DataSource goes through PgBouncer in transaction mode or to a replica,
+   * which do not deliver notifications. Default: the DataSource's own connection options.
+   */
+  notifyUrl?: string;
   /** Most groups one identity may assert. Default 100. */
   maxGroups?: number;
   /** At most one warning per untrusted peer per interval. Default 60. */
@@ -179,6 +185,8 @@ export interface ResolvedTrustedHeaderOptions {
   readonly syncTtlMs: number;
   readonly cacheMaxEntries: number;
   readonly databaseTimeoutMs: number;
+  /** null: the listener connects with the DataSource's options. */
+  readonly notifyUrl: string | null;
   readonly untrustedWarningIntervalMs: number;
   /** null when AUTH_PROXY_SESSION is off. */
   readonly session: ResolvedSessionOptions | null;

@@ -60,8 +60,9 @@ const MAX_USER_AGENT = 512;
  * Sessions in PostgreSQL, with the live ones of recent use in a bounded cache, so a request with a session
  * cookie costs no database statement in the steady state: the session is read once per AUTH_PROXY_SYNC_TTL_SECONDS
  * (which is also how long another instance may take to see a revocation), and last-seen is written at most
- * once a minute. This instance forgets a session the moment it ends one, and all of them whenever the user
- * cache is invalidated (every admin change).
+ * once a minute. This instance forgets a session the moment it ends one, the sessions of a user whenever that
+ * user is invalidated (a change of the user here, or announced by another instance), and all of them whenever
+ * the whole user cache is.
  */
 @Injectable()
 export class SessionStore {
@@ -82,7 +83,7 @@ export class SessionStore {
       options.session !== null && options.cacheMaxEntries > 0 && options.syncTtlMs > 0
         ? new LRUCache({ max: options.cacheMaxEntries, ttl: options.syncTtlMs, ttlAutopurge: false })
         : null;
-    userSync.onInvalidate(() => this.invalidate());
+    userSync.onInvalidate((userId) => (userId === undefined ? this.invalidate() : this.forgetUser(userId)));
   }
 
   /**
@@ -209,12 +210,21 @@ export class SessionStore {
   }
 
   private forgetSession(id: string): void {
+    this.forgetWhere((session) => session.id === id);
+  }
+
+  /** The user's sessions: ended, or their user disabled, here or on another instance. */
+  private forgetUser(userId: string): void {
+    this.forgetWhere((session) => session.userId === userId);
+  }
+
+  private forgetWhere(matches: (session: LiveSession) => boolean): void {
     // A read of the session under way may have been made before it ended: it must not be cached, nor be
     // joined by a request that comes after the end (its loads are keyed by token, so all of them are let go).
     this.loads.forget();
     if (this.cache === null) return;
     for (const [token, session] of this.cache.entries()) {
-      if (session.id === id) this.cache.delete(token);
+      if (matches(session)) this.cache.delete(token);
     }
   }
 

@@ -17,6 +17,20 @@ describe('IdentityCache', () => {
     expect(cache.get(identity('ben', ['g1', 'g2']))).toBeUndefined();
   });
 
+  it('forgets every variant of the users a predicate picks, and nobody else', () => {
+    const cache = new IdentityCache<string>(100, 60_000);
+    cache.replace(identity('ann', ['g1']), 'user-1');
+    cache.add(identity('ann', ['g1'], 'ann@example.org'), 'user-1');
+    cache.replace(identity('ann-old', []), 'user-1');
+    cache.replace(identity('ben', ['g1']), 'user-2');
+    cache.forgetWhere((value) => value === 'user-1');
+    expect(cache.get(identity('ann', ['g1']))).toBeUndefined();
+    expect(cache.get(identity('ann', ['g1'], 'ann@example.org'))).toBeUndefined();
+    expect(cache.get(identity('ann-old', []))).toBeUndefined();
+    expect(cache.get(identity('ben', ['g1']))).toBe('user-2');
+    expect(cache.size).toBe(1);
+  });
+
   it('keeps variants that read one stored state side by side', () => {
     const cache = new IdentityCache<string>(100, 60_000);
     const withEmail = identity('ann', ['g1'], 'ann@example.org');

@@ -88,6 +88,19 @@ export class IdentityCache<T> {
     this.users.delete(username);
   }
 
+  /**
+   * Drops every user whose remembered values `matches` (a change announced by user id, which is not the key).
+   * Walks the whole cache: announced changes are rare, and an index by id would be one more structure to keep
+   * in step with every write.
+   */
+  forgetWhere(matches: (value: T) => boolean): void {
+    const stale: string[] = [];
+    for (const [user, entry] of this.users.entries()) {
+      if (variantsOf(entry).some((variant) => matches(variant.value))) stale.push(user);
+    }
+    for (const user of stale) this.users.delete(user);
+  }
+
   clear(): void {
     this.users.clear();
   }

@@ -26,7 +26,9 @@ import { IdentityCache } from './identity-cache.js';
 import { SharedLoads } from '../common/shared-loads.js';
 import { lockAccount, readAccount, usernameTaken } from './user-accounts.js';
 
-type SyncOutcome = { readonly disabled: true } | { readonly disabled: false; readonly user: AuthenticatedUser };
+/** Both outcomes name the user, so that a change announced for one user finds what is remembered of it. */
+type SyncOutcome =
+  { readonly disabled: true; readonly userId: string } | { readonly disabled: false; readonly user: AuthenticatedUser };
 
 /** What one database round did: `wrote` when it changed the stored user (or created it). */
 interface LoadResult {
@@ -36,7 +38,9 @@ interface LoadResult {
   readonly staleUsername?: string;
 }
 
-const DISABLED: SyncOutcome = Object.freeze({ disabled: true });
+const disabledOutcome = (userId: string): SyncOutcome => Object.freeze({ disabled: true, userId });
+
+const userIdOf = (outcome: SyncOutcome): string => (outcome.disabled ? outcome.userId : outcome.user.id);
 /** A write that ran into a unique index another login had just claimed is retried (see load). */
 const MAX_WRITE_ATTEMPTS = 3;
 
@@ -85,7 +89,7 @@ export class UserSyncService {
    */
   private readonly byId: LRUCache<string, SyncOutcome> | null;
   private readonly byIdLoads = new SharedLoads<string, SyncOutcome>();
-  private readonly invalidationListeners: (() => void)[] = [];
+  private readonly invalidationListeners: ((userId: string | undefined) => void)[] = [];
 
   constructor(
     @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
@@ -138,7 +142,7 @@ export class UserSyncService {
         this.gate.withRunner(async (runner) => {
           const user = await findUserWithExternalGroups(runner, id);
           if (!user) throw new UnknownUserError();
-          if (user.disabled) return DISABLED;
+          if (user.disabled) return disabledOutcome(user.id);
           return this.enabled(runner, user, { groups: user.external_groups });
         }),
       (outcome) => this.byId?.set(id, outcome),
@@ -146,8 +150,11 @@ export class UserSyncService {
     return this.gate.bounded(pending).then(assertEnabled);
   }
 
-  /** Called after every invalidate() (the session store drops its cached sessions with the users). */
-  onInvalidate(listener: () => void): void {
+  /**
+   * Called after every invalidate() (without a user id) and invalidateUser(id) (with it): the session store drops
+   * its cached sessions with the users.
+   */
+  onInvalidate(listener: (userId: string | undefined) => void): void {
     this.invalidationListeners.push(listener);
   }
 
@@ -165,7 +172,21 @@ export class UserSyncService {
     this.loads.forget();
     this.byId?.clear();
     this.byIdLoads.forget();
-    for (const listener of this.invalidationListeners) listener();
+    for (const listener of this.invalidationListeners) listener(undefined);
+  }
+
+  /**
+   * Forgets what is cached of one user (every header variant, by subject or by a username it held, and its
+   * sessions), after a change of that user here or on another instance. Loads under way are detached as in
+   * invalidate(): they are keyed by identity, not by user, and one of them may have read the user before the
+   * change.
+   */
+  invalidateUser(userId: string): void {
+    this.cache?.forgetWhere((outcome) => userIdOf(outcome) === userId);
+    this.loads.forget();
+    this.byId?.delete(userId);
+    this.byIdLoads.forget();
+    for (const listener of this.invalidationListeners) listener(userId);
   }
 
   private forgetUserById(id: string): void {
@@ -226,7 +247,9 @@ export class UserSyncService {
   private load(identity: Identity): Promise<LoadResult> {
     return this.gate.withRunner(async (runner) => {
       const resolution = await readAccount(runner, identity, false);
-      if (resolution.kind !== 'create' && resolution.account?.disabled) return { outcome: DISABLED, wrote: false };
+      if (resolution.kind !== 'create' && resolution.account?.disabled) {
+        return { outcome: disabledOutcome(resolution.account.id), wrote: false };
+      }
       if (resolution.kind === 'taken') throw usernameTaken(identity, resolution, this.logger);
       if (resolution.kind === 'account' && !(await this.differs(runner, resolution.account, identity))) {
         return { outcome: await this.enabled(runner, resolution.account, identity), wrote: false };
@@ -261,7 +284,7 @@ export class UserSyncService {
       createUnknownUser: this.options.createUnknownUser,
       logger: this.logger,
     });
-    if (user.disabled) return { outcome: DISABLED, wrote: changed, staleUsername };
+    if (user.disabled) return { outcome: disabledOutcome(user.id), wrote: changed, staleUsername };
 
     const email = copyEmail ? await this.emailToStore(runner, user, identity) : user.email;
     const displayName = identity.displayName ?? user.display_name;
