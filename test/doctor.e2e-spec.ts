@@ -77,7 +77,9 @@ describe.each(ADAPTERS)('doctor (%s)', (adapter: HttpAdapterName) => {
         },
       ]);
       expect(user.groups[1].sources).toHaveLength(2);
-      expect(warnings).toEqual([]);
+      // With PostgreSQL the change listener may still be connecting when the test starts: that warning is true
+      // then, and not about the configuration this test checks.
+      expect(warnings.filter((warning: { code: string }) => warning.code !== 'listener_not_connected')).toEqual([]);
       expect(api.logs.matching('debug', new RegExp(`^doctor: .*user "${name('root')}" by headers`))).toHaveLength(1);
     });
 
@@ -174,7 +176,10 @@ describe.each(ADAPTERS)('doctor (%s)', (adapter: HttpAdapterName) => {
       const { api } = setup;
       const response = await api.request('/admin/doctor', [['X-Proxy-Secret', SECRET], ...root]);
       expect(response.status).toBe(200);
-      expect(response.body.warnings).toEqual([
+      const warnings = response.body.warnings.filter(
+        (warning: { code: string }) => warning.code !== 'listener_not_connected',
+      );
+      expect(warnings).toEqual([
         { code: 'trust_list_wide', message: expect.stringContaining('Proxy internal trusts 127.0.0.0/24') },
         { code: 'sync_ttl_long', message: expect.stringContaining('600 s') },
       ]);

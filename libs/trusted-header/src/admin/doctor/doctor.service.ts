@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   configurationWarnings,
   type ConfigurationWarning,
   type RuntimeState,
 } from '../../config/configuration-warnings.js';
 import type { ResolvedTrustedHeaderOptions } from '../../config/trusted-header-options.js';
+import { ChangeListener } from '../../persistence/change-notifications/change-listener.service.js';
 import { DatabaseGate } from '../../persistence/database-gate.service.js';
 import { RequestInspector } from '../../request/request-inspector.service.js';
 import { formatRequestReport, type RequestReport } from '../../request/request-report.js';
@@ -39,6 +40,7 @@ export class DoctorService {
     private readonly inspector: RequestInspector,
     private readonly gate: DatabaseGate,
     @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
+    @Optional() private readonly listener?: ChangeListener,
   ) {}
 
   async diagnose(request: unknown, user: AuthenticatedUser): Promise<DoctorReport> {
@@ -74,11 +76,13 @@ export class DoctorService {
   }
 
   /**
-   * LISTENER HOOK: whether the change listener (LISTEN/NOTIFY) is connected; null when the application runs
-   * none. Override it (or this service) to report a listener's state.
+   * Whether the change listener (LISTEN/NOTIFY) is connected; null when it does not run (embedded PGlite, or an
+   * application without it).
    */
   protected listenerState(): RuntimeState['listener'] {
-    return null;
+    const listener = this.listener;
+    if (listener === undefined || listener === null || listener.state === 'off') return null;
+    return { connected: listener.connected };
   }
 }
 
