@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
@@ -15,6 +22,7 @@ import {
   type ChangeNotice,
 } from './change-notice.js';
 import { listenerClientConfig } from './listener-connection.js';
+import { NO_METRICS, TrustedHeaderMetrics } from '../../observability/trusted-header-metrics.js';
 
 /**
  * `starting`: not listening yet (first attempt, or the database was down at startup); `listening`;
@@ -60,6 +68,7 @@ export class ChangeListener implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @Inject(TRUSTED_HEADER_OPTIONS) private readonly options: ResolvedTrustedHeaderOptions,
     @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() private readonly metrics: TrustedHeaderMetrics = NO_METRICS,
   ) {}
 
   /** Called with every notice received, and with EVERYONE after the connection was (re)established. */
@@ -144,6 +153,7 @@ export class ChangeListener implements OnApplicationBootstrap, OnModuleDestroy {
     this.currentState = 'listening';
     if (again) {
       this.reconnectCount += 1;
+      this.metrics.notificationReconnected();
       this.logger.warn(
         `change notifications: listening again on ${CHANGE_CHANNEL} after ${failed} failed attempt(s); ` +
           'notifications sent meanwhile are lost, so every cached user and session is dropped',
