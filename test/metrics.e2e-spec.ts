@@ -57,7 +57,7 @@ const issuedToken = (response: RawResponse): string | undefined =>
     .find((value) => value !== '');
 
 describe.each(ADAPTERS)('GET /metrics (%s)', (adapter) => {
-  const options: TrustedHeaderOptions = { createUnknownUser: true, session: 'persistent' };
+  const options: TrustedHeaderOptions = { createUnknownUser: true, session: 'persistent', adminGroups: ['idp-admins'] };
   const app = useTestApp(adapter, options);
   const api = () => app.api;
   const user = `metrics-user-${adapter}`;
@@ -137,6 +137,24 @@ describe.each(ADAPTERS)('GET /metrics (%s)', (adapter) => {
     expect(
       grew(series('trusted_header_authentications_total', { outcome: 'rejected', reason: 'invalid_session' })),
     ).toBe(1);
+  });
+
+  it('counts sessions an admin ends, all at once, as revoked admin', async () => {
+    const target = `metrics-revoked-${adapter}`;
+    for (let i = 0; i < 2; i++) expect((await api().request('/me', [['Remote-User', target]])).status).toBe(200);
+    const [{ id }] = await api().sql(`SELECT id FROM auth_proxy_users WHERE username = $1`, [target]);
+    const { samples: before } = await scrape(api());
+    const admin: [string, string][] = [
+      ['Remote-User', `metrics-admin-${adapter}`],
+      ['Remote-Groups', 'idp-admins'],
+      ['Sec-Fetch-Site', 'same-origin'],
+    ];
+    const revoked = await api().request(`/admin/users/${id}/sessions`, admin, { method: 'DELETE' });
+    expect(revoked.body).toEqual({ revoked: 2 });
+    const { samples: after } = await scrape(api());
+    expect(
+      growth(before, after)(series('trusted_header_sessions_total', { outcome: 'revoked', reason: 'admin' })),
+    ).toBe(2);
   });
 
   it('names no user, peer address, token or header value', async () => {

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { recordAuditEvent, type AuditEntry } from '../persistence/audit.js';
 import type { ChangeNotice } from '../persistence/change-notifications/change-notice.js';
 import { noticeOfAuditEvent } from '../persistence/change-notifications/announce-change.js';
 import { DatabaseGate } from '../persistence/database-gate.service.js';
+import { NO_METRICS, TrustedHeaderMetrics, type SessionEnd } from '../observability/trusted-header-metrics.js';
 import { UserSyncService } from '../sync/user-sync.service.js';
 
 /** An admin's change: `actor` is the admin's username, recorded with the actor type `admin`. */
@@ -20,17 +21,20 @@ export class AdminChanges {
   constructor(
     readonly gate: DatabaseGate,
     private readonly userSync: UserSyncService,
+    @Optional() private readonly metrics: TrustedHeaderMetrics = NO_METRICS,
   ) {}
 
   async apply<T>(
     work: (runner: QueryRunner, audit: (entry: AdminAuditEntry) => Promise<void>) => Promise<T>,
   ): Promise<T> {
     const notices: ChangeNotice[] = [];
+    const revoked: AdminAuditEntry[] = [];
     const committed = this.gate.withRunner((runner) =>
       this.gate.inTransaction(runner, () =>
         work(runner, (entry) => {
           const notice = noticeOfAuditEvent(entry);
           if (notice !== null) notices.push(notice);
+          if (entry.type === 'session_revoked') revoked.push(entry);
           return recordAuditEvent(runner, { ...entry, actorType: 'admin' });
         }),
       ),
@@ -43,7 +47,16 @@ export class AdminChanges {
     );
     const result = await this.gate.bounded(committed);
     this.forget(notices);
+    for (const entry of revoked) this.countRevoked(entry);
     return result;
+  }
+
+  /** An admin ends one session (`sessionId`) or, disabling a user, all of them (`sessionIds`). */
+  private countRevoked({ details }: AdminAuditEntry): void {
+    const reason = details?.reason;
+    if (reason !== 'admin' && reason !== 'user_disabled') return;
+    const ids = details?.sessionIds;
+    this.metrics.sessionsRevoked(reason satisfies SessionEnd, Array.isArray(ids) ? ids.length : 1);
   }
 
   private forget(notices: readonly ChangeNotice[]): void {
