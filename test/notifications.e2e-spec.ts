@@ -153,6 +153,21 @@ describeWithConcurrentDatabase('change notifications across instances', () => {
       expect(elapsed).toBeLessThan(PROPAGATION_BOUND_MS);
     });
 
+    it('a user that a login on A rewrote (new email and groups) shows so in B’s sessions within a second', async () => {
+      const name = `sync-${adapterB}`;
+      const token = sessionTokenOf(await b.request('/me', identity(name, 'old-group')));
+      const cookie: Header[] = [['Cookie', `${COOKIE}=${token}`]];
+      expect((await b.request('/me', cookie)).body).toMatchObject({ email: null, externalGroups: ['old-group'] });
+      const rewrite = await a.request('/me', [...identity(name, 'new-group'), ['Remote-Email', `${name}@example.org`]]);
+      expectOk(rewrite);
+      const elapsed = await timeUntil(async () => {
+        const me = await b.request('/me', cookie);
+        return me.body.email === `${name}@example.org`;
+      });
+      expect((await b.request('/me', cookie)).body.externalGroups).toEqual(['new-group']);
+      expect(elapsed).toBeLessThan(PROPAGATION_BOUND_MS);
+    });
+
     it('sessions revoked through A (admin) and ended on A (logout) are refused by B', async () => {
       const name = `sam-${adapterB}`;
       const token = sessionTokenOf(await b.request('/me', identity(name)));

@@ -2,7 +2,11 @@ import { Injectable, Optional } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { recordAuditEvent, type AuditEntry } from '../persistence/audit.js';
 import type { ChangeNotice } from '../persistence/change-notifications/change-notice.js';
-import { noticeOfAuditEvent } from '../persistence/change-notifications/announce-change.js';
+import {
+  announceChange,
+  mergeNotices,
+  noticeOfAuditEvent,
+} from '../persistence/change-notifications/announce-change.js';
 import { DatabaseGate } from '../persistence/database-gate.service.js';
 import { NO_METRICS, TrustedHeaderMetrics, type SessionEnd } from '../observability/trusted-header-metrics.js';
 import { UserSyncService } from '../sync/user-sync.service.js';
@@ -30,14 +34,16 @@ export class AdminChanges {
     const notices: ChangeNotice[] = [];
     const revoked: AdminAuditEntry[] = [];
     const committed = this.gate.withRunner((runner) =>
-      this.gate.inTransaction(runner, () =>
-        work(runner, (entry) => {
+      this.gate.inTransaction(runner, async () => {
+        const result = await work(runner, (entry) => {
           const notice = noticeOfAuditEvent(entry);
           if (notice !== null) notices.push(notice);
           if (entry.type === 'session_revoked') revoked.push(entry);
           return recordAuditEvent(runner, { ...entry, actorType: 'admin' });
-        }),
-      ),
+        });
+        for (const notice of mergeNotices(notices)) await announceChange(runner, notice);
+        return result;
+      }),
     );
     // A change that outlives the request's time bound may still commit: drop the cache whenever it does, not
     // only when the request is still waiting for it.
@@ -60,14 +66,9 @@ export class AdminChanges {
   }
 
   private forget(notices: readonly ChangeNotice[]): void {
-    const users = new Set<string>();
-    for (const notice of notices) {
-      if (notice.kind === 'all') {
-        this.userSync.invalidate();
-        return;
-      }
-      users.add(notice.userId);
+    for (const notice of mergeNotices(notices)) {
+      if (notice.kind === 'all') this.userSync.invalidate();
+      else this.userSync.invalidateUser(notice.userId);
     }
-    for (const userId of users) this.userSync.invalidateUser(userId);
   }
 }

@@ -1,5 +1,4 @@
 import type { QueryRunner } from 'typeorm';
-import { announceChange, noticeOfAuditEvent } from './change-notifications/announce-change.js';
 
 export const AUDIT_EVENT_TYPES = [
   'user_created',
@@ -44,10 +43,7 @@ export interface AuditEntry {
   readonly details?: Record<string, unknown>;
 }
 
-/**
- * Appends an audit event through the caller's query runner, hence inside the caller's transaction, and announces
- * the change to the other instances (NOTIFY, delivered at commit) so they drop what they remember of it.
- */
+/** Appends an audit event through the caller's query runner, hence inside the caller's transaction. */
 export async function recordAuditEvent(runner: QueryRunner, entry: AuditEntry): Promise<void> {
   await runner.query(
     `INSERT INTO auth_proxy_audit_events (type, actor_type, actor, user_id, username, details)
@@ -61,6 +57,4 @@ export async function recordAuditEvent(runner: QueryRunner, entry: AuditEntry): 
       JSON.stringify(entry.details ?? {}),
     ],
   );
-  const notice = noticeOfAuditEvent(entry);
-  if (notice !== null) await announceChange(runner, notice);
 }

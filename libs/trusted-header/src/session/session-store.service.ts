@@ -6,6 +6,7 @@ import { SharedLoads } from '../common/shared-loads.js';
 import type { ResolvedSessionOptions, ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { InvalidSessionError, UserDisabledError } from '../errors/domain-errors.js';
 import { PROXY_ACTOR, recordAuditEvent, type AuditActorType } from '../persistence/audit.js';
+import { announceChange } from '../persistence/change-notifications/announce-change.js';
 import { DatabaseGate } from '../persistence/database-gate.service.js';
 import {
   deleteEndedSessions,
@@ -130,6 +131,8 @@ export class SessionStore {
           username: replacing.username,
           details: { sessionId: replacing.id, reason: 'replaced', by: user.username },
         });
+        // Other instances may hold the replaced session in memory: they drop it when this commits.
+        await announceChange(runner, { kind: 'user', userId: replacing.userId });
       }
       await deleteEndedSessions(runner, user.id, (settings.idleMs + IDLE_PRECISION_MS) / 1000);
       const created = await insertSession(runner, {
@@ -172,6 +175,7 @@ export class SessionStore {
         username: session.username,
         details: { sessionId: session.id, reason },
       });
+      await announceChange(runner, { kind: 'user', userId: session.userId });
       return true;
     });
     this.forgetOnCommit(committed, session.id);

@@ -18,6 +18,8 @@ export interface LockedAccount {
   readonly user: UserRow;
   /** Whether locking it created it, keyed it on the subject or renamed it. */
   readonly changed: boolean;
+  /** Whether locking it created it. */
+  readonly created?: boolean;
   /** A username whose logins without a subject may be cached as this account: they must read again. */
   readonly staleUsername?: string;
 }
@@ -89,7 +91,7 @@ export async function lockAccount(
       if (!user) break;
       await audit(runner, user, 'user_created', subjectDetails(identity));
       context.logger.log(`user_created: ${JSON.stringify(identity.username)}`);
-      return { user, changed: true };
+      return { user, changed: true, created: true };
     }
     const { account } = resolution;
     if (account.disabled || resolution.kind === 'account') return { user: account, changed: false };

@@ -5,6 +5,7 @@ import { TrustedHeaderError, UnknownUserError, UserDisabledError } from '../erro
 import type { Identity } from '../identity/identity.js';
 import { PROXY_ACTOR, recordAuditEvent } from '../persistence/audit.js';
 import { isUniqueViolation } from '../persistence/database-errors.js';
+import { announceChange } from '../persistence/change-notifications/announce-change.js';
 import { DatabaseGate } from '../persistence/database-gate.service.js';
 import {
   EMAIL_INDEX,
@@ -280,7 +281,7 @@ export class UserSyncService {
   }
 
   private async write(runner: QueryRunner, identity: Identity, copyEmail: boolean): Promise<LoadResult> {
-    const { user, changed, staleUsername } = await lockAccount(runner, identity, {
+    const { user, changed, created, staleUsername } = await lockAccount(runner, identity, {
       createUnknownUser: this.options.createUnknownUser,
       logger: this.logger,
     });
@@ -311,11 +312,10 @@ export class UserSyncService {
       }
     }
     const stored = { ...user, email, display_name: displayName, sync_fingerprint: fingerprint };
-    return {
-      outcome: await this.enabled(runner, stored, identity),
-      wrote: changed || groupsChanged || Object.keys(changes).length > 0,
-      staleUsername,
-    };
+    const wrote = changed || groupsChanged || Object.keys(changes).length > 0;
+    // Other instances may hold this user as it was (a rename, new groups): they drop it when this commits.
+    if (wrote && created !== true) await announceChange(runner, { kind: 'user', userId: user.id });
+    return { outcome: await this.enabled(runner, stored, identity), wrote, staleUsername };
   }
 
   /**

@@ -3,9 +3,8 @@ import type { AuditEntry, AuditEventType } from '../audit.js';
 import { CHANGE_CHANNEL, encodeChangeNotice, EVERYONE, senderIdOf, type ChangeNotice } from './change-notice.js';
 
 /**
- * What other instances must forget after an audited change. Every change to who a user is writes an audit event
- * in its transaction, so announcing from the audit event covers them all. A new session changes nothing any
- * other instance remembers.
+ * What other instances must forget after an admin change, by the audit event it writes. A new session changes
+ * nothing any other instance remembers.
  */
 const SCOPE: Record<AuditEventType, 'user' | 'all' | 'none'> = {
   user_created: 'user',
@@ -38,6 +37,10 @@ export function noticeOfAuditEvent(entry: Pick<AuditEntry, 'type' | 'userId'>): 
 /**
  * Queues a notice through the caller's connection. Inside a transaction PostgreSQL delivers it at commit and
  * drops it at rollback, so other instances hear of a change only once it is there for them to read.
+ *
+ * PostgreSQL serialises the commits of transactions that NOTIFY (each holds a database-wide lock through its
+ * commit), so each transaction announces once, and only changes that another instance can hold in memory:
+ * a user's first login is not announced (no instance has anything of it yet).
  */
 export async function announceChange(
   runner: Pick<QueryRunner, 'query' | 'connection'>,
@@ -47,4 +50,11 @@ export async function announceChange(
     CHANGE_CHANNEL,
     encodeChangeNotice(notice, senderIdOf(runner.connection)),
   ]);
+}
+
+/** The notices of one transaction as one: everyone if any is, else each user once. */
+export function mergeNotices(notices: readonly ChangeNotice[]): ChangeNotice[] {
+  if (notices.some((notice) => notice.kind === 'all')) return [EVERYONE];
+  const users = new Set(notices.map((notice) => (notice.kind === 'user' ? notice.userId : '')));
+  return [...users].map((userId) => ({ kind: 'user', userId }));
 }

@@ -95,7 +95,23 @@ export class ChangeListener implements OnApplicationBootstrap, OnModuleDestroy {
     return this.notificationCount;
   }
 
-  onApplicationBootstrap(): void {
+  /**
+   * Asks once, before the application serves, whether the database can deliver notifications at all: the
+   * question goes through the pool, and asked in the background it could still be under way when the
+   * application closes. A database that does not answer now is asked again by the background attempts.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.options.notifyUrl === null) {
+      try {
+        if (await this.isEmbedded()) {
+          this.off();
+          return;
+        }
+        this.embeddedChecked = true;
+      } catch {
+        // The first background attempt asks again and logs why it cannot listen.
+      }
+    }
     void this.attempt();
   }
 
@@ -115,11 +131,7 @@ export class ChangeListener implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       if (!this.embeddedChecked && this.options.notifyUrl === null) {
         if (await this.isEmbedded()) {
-          this.currentState = 'off';
-          this.logger.log(
-            'change notifications off: the database is an embedded PGlite, which serves one session; ' +
-              `other instances' changes show after AUTH_PROXY_SYNC_TTL_SECONDS`,
-          );
+          if (!this.isClosed()) this.off();
           return;
         }
         this.embeddedChecked = true;
@@ -143,6 +155,14 @@ export class ChangeListener implements OnApplicationBootstrap, OnModuleDestroy {
       if (this.isClosed()) return;
       this.retry(error);
     }
+  }
+
+  private off(): void {
+    this.currentState = 'off';
+    this.logger.log(
+      'change notifications off: the database is an embedded PGlite, which serves one session; ' +
+        `other instances' changes show after AUTH_PROXY_SYNC_TTL_SECONDS`,
+    );
   }
 
   private listening(): void {
