@@ -210,6 +210,8 @@ describeWithConcurrentDatabase('change notifications across instances', () => {
           b.queries.reset();
           await forger.query(`SELECT pg_notify('trusted_header_changes', $1)`, [payload]);
           await waitFor(() => listenerOf(b).notifications > heard, 'the forged notice');
+          // Notices are applied in batches, at most one pass every 25 ms (change-invalidation.service.ts).
+          await new Promise((resolve) => setTimeout(resolve, 100));
           const after = await fred();
           expect(after.status).toBe(200);
           expect(after.body).toMatchObject({ id, groups: [], externalGroups: ['idp-staff-none'], isAdmin: false });

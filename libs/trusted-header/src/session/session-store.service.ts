@@ -84,7 +84,7 @@ export class SessionStore {
       options.session !== null && options.cacheMaxEntries > 0 && options.syncTtlMs > 0
         ? new LRUCache({ max: options.cacheMaxEntries, ttl: options.syncTtlMs, ttlAutopurge: false })
         : null;
-    userSync.onInvalidate((userId) => (userId === undefined ? this.invalidate() : this.forgetUser(userId)));
+    userSync.onInvalidate((userIds) => (userIds === undefined ? this.invalidate() : this.forgetUsers(userIds)));
   }
 
   /**
@@ -218,8 +218,8 @@ export class SessionStore {
   }
 
   /** The user's sessions: ended, or their user disabled, here or on another instance. */
-  private forgetUser(userId: string): void {
-    this.forgetWhere((session) => session.userId === userId);
+  private forgetUsers(userIds: ReadonlySet<string>): void {
+    this.forgetWhere((session) => userIds.has(session.userId));
   }
 
   private forgetWhere(matches: (session: LiveSession) => boolean): void {

@@ -22,6 +22,7 @@ import {
   type ChangeNotice,
 } from './change-notice.js';
 import { listenerClientConfig } from './listener-connection.js';
+import { startHeartbeat } from './listener-heartbeat.js';
 import { NO_METRICS, TrustedHeaderMetrics } from '../../observability/trusted-header-metrics.js';
 
 /**
@@ -58,6 +59,7 @@ export class ChangeListener implements OnApplicationBootstrap, OnModuleDestroy {
   /** The connection being opened, ended by a shutdown that comes meanwhile. */
   private opening: pg.Client | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private stopHeartbeat: () => void = () => undefined;
   private failedAttempts = 0;
   private listenedBefore = false;
   private embeddedChecked = false;
@@ -118,6 +120,7 @@ export class ChangeListener implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.currentState = 'closed';
     clearTimeout(this.timer);
+    this.stopHeartbeat();
     const clients = [this.client, this.opening];
     this.client = null;
     this.opening = null;
@@ -148,6 +151,7 @@ export class ChangeListener implements OnApplicationBootstrap, OnModuleDestroy {
       if (this.isClosed()) return;
       this.opening = null;
       this.client = current;
+      this.stopHeartbeat = startHeartbeat(current, (error) => this.lose(current, error));
       this.listening();
     } catch (error) {
       if (this.opening === client) this.opening = null;
@@ -188,6 +192,7 @@ export class ChangeListener implements OnApplicationBootstrap, OnModuleDestroy {
   private lose(client: pg.Client, error: Error | undefined): void {
     if (this.client !== client || this.isClosed()) return;
     this.client = null;
+    this.stopHeartbeat();
     void client.end().catch(() => undefined);
     if (this.currentState === 'listening') {
       this.currentState = 'reconnecting';

@@ -42,7 +42,8 @@ const POOL_ONLY = new Set([
  * since a replica does not deliver the primary's notifications.
  */
 export function listenerClientConfig(options: DataSourceOptions, notifyUrl: string | null): pg.ClientConfig {
-  const own = { application_name: LISTENER_APPLICATION_NAME, keepAlive: true };
+  // Keepalive from ten seconds of silence, as well as the heartbeat: the operating system's default is hours.
+  const own = { application_name: LISTENER_APPLICATION_NAME, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
   if (notifyUrl !== null) {
     return { connectionString: notifyUrl, connectionTimeoutMillis: DEFAULT_CONNECT_TIMEOUT_MS, ...own };
   }
