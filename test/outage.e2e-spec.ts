@@ -20,6 +20,8 @@ function useRelayedApp(adapter: (typeof ADAPTERS)[number], options: TrustedHeade
       await state.database.options({ url: viaRelay, timeoutMs: 500 }),
     );
   });
+  // A test that fails while the network is cut must not leave the next one without a database.
+  afterEach(() => state.relay?.restore());
   afterAll(async () => {
     state.relay?.restore();
     await state.api?.close();

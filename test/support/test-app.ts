@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { UserSyncService, type TrustedHeaderOptions } from 'nestjs-trusted-header';
+import { ChangeListener } from 'nestjs-trusted-header/building-blocks';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AppModule } from '../../apps/reference-app/src/app.module.js';
 import type { HttpAdapterName } from '../../apps/reference-app/src/config/app-config.js';
@@ -68,6 +69,7 @@ export async function startTestApp(
   // cannot require(); Node itself can, and test/reference-app.e2e-spec.ts checks /docs on Fastify there.
   configureApp(app, trustedHeader, adapter === 'express');
   await app.listen(0, host);
+  await settled(app.get(ChangeListener));
   const address = app.getHttpServer().address() as { port: number };
   const source = app.get(DataSource);
   return {
@@ -81,6 +83,20 @@ export async function startTestApp(
     sql: (query, parameters) => source.query(query, parameters),
     close: () => app.close(),
   };
+}
+
+/**
+ * Waits (at most 10 s) until the change listener has either LISTENed or found it cannot: its first LISTEN tells
+ * the caches that everything changed, and on a loaded machine that could land in the middle of a test that
+ * counts on a cached user. A database that stays unreachable is the test's own business, so this never fails.
+ */
+async function settled(listener: ChangeListener): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (listener.state === 'starting' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  // The drop the first LISTEN publishes is applied in a batched pass (a timer); let it run before the test starts.
+  if (listener.state === 'listening') await new Promise((resolve) => setTimeout(resolve, 30));
 }
 
 /**
