@@ -43,8 +43,10 @@ export function identityFromClaims(
   } else if (typeof groupsClaim === 'string') {
     groups = groupsClaim;
   } else if (Array.isArray(groupsClaim) && groupsClaim.every((group) => typeof group === 'string')) {
-    // Bounded before anything walks it: a list far past the limit is refused by identityFromValues anyway.
-    groups = groupsClaim.length > rules.maxGroups + 1 ? groupsClaim.slice(0, rules.maxGroups + 1) : groupsClaim;
+    // Never cut short: repeats count once, so the first entries need not hold every group the token asserts (a
+    // group that denies access could sit past them). identityFromValues stops at the first group past the
+    // limit, and the header that carried the token bounds the list's length.
+    groups = groupsClaim;
   } else {
     return reject('invalid_groups', `Claim ${names.groups} is neither a list of strings nor a string`);
   }

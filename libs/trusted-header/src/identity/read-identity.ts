@@ -76,7 +76,8 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
     }
     const [user, email, displayName, groups] = values;
     if (user === undefined) {
-      return email === undefined && displayName === undefined && groups === undefined
+      // The stable id alone asserts somebody too: beside a session cookie it must not pass for that session's user.
+      return email === undefined && displayName === undefined && groups === undefined && values[SUBJECT] === undefined
         ? ANONYMOUS
         : ANONYMOUS_WITHOUT_USER;
     }

@@ -81,10 +81,23 @@ function compileAssertionIdentity(
     return ASSERTION_REFUSED;
   };
 
+  /** Whether a Connection header's value names the token's header (in any spelling of it). */
+  const namesTokenHeader = (value: string) =>
+    value.length >= lower.length &&
+    value.split(',').some((part) => {
+      const token = part.trim();
+      return token.length === lower.length && twinKey(token) === twin;
+    });
+
   const read: ProfileIdentityReader = (rawHeaders) => {
     let token: string | undefined;
+    let hopByHop = false;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!;
+      if (name.length === 10 && name.toLowerCase() === 'connection') {
+        hopByHop ||= namesTokenHeader(rawHeaders[i + 1]!);
+        continue;
+      }
       if (name.length !== lower.length) continue;
       if (name.toLowerCase() === lower) {
         // Two tokens are two claims of who the user is; which one the proxy added cannot be told.
@@ -99,6 +112,15 @@ function compileAssertionIdentity(
       } else if (twinKey(name) === twin) {
         return { kind: 'rejected', reason: 'header_twin', detail: `Header ${name} imitates ${assertion.header}` };
       }
+    }
+    // As for identity headers (Traefik CVE-2021-32813): a hop told to drop the proxy's token could let a client's
+    // copy through further along. After the scan, so a duplicate or twin found later takes precedence.
+    if (hopByHop) {
+      return {
+        kind: 'rejected',
+        reason: 'hop_by_hop_header',
+        detail: `Connection names the assertion header ${assertion.header}`,
+      };
     }
     if (token === undefined) {
       metrics.assertionInvalid('missing');
