@@ -24,11 +24,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { measureColdPath } from './cold-path.js';
 import { profileLibraryShare } from './profile.js';
 import { describePropagation, measurePropagation } from './propagation.js';
 import { GUARD_HEADERS, REQUEST_HEADERS, ServerProcess as Server, type Adapter } from './server-process.js';
 import { ASSERTION, type ServerReply } from './shared.js';
+import { median, spread, type Spread } from './statistics.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -37,11 +38,6 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 2);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-/**
- * Distinct users logged in on the cold path at concurrency 50: on PostgreSQL enough to fill the identity cache
- * to its bound; the embedded PGlite provisions about a third as fast, so fewer keep the run under 5 minutes.
- */
-const COLD_USERS = Number(process.env.BENCH_COLD_USERS ?? (process.env.DATABASE_URL ? 10_000 : 3_000));
 const CACHE_BOUND = 10_000;
 /** The session variant's cookie: `sessionCookieSecure: false` drops the `__Host-` prefix (plain HTTP here). */
 const SESSION_COOKIE = 'trusted_header_session';
@@ -321,22 +317,6 @@ async function runAdapter(adapter: Adapter, variants: Variant[], assertion: Asse
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-interface Spread {
-  median: number;
-  min: number;
-  max: number;
-}
-
-function spread(values: number[]): Spread {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
-}
-
 /** A per-cycle quantity over all cycles of one adapter, e.g. (c)/(b) throughput. */
 function perCycle(bursts: Burst[], compute: (of: (variant: Variant) => Burst) => number): Spread {
   const cycles = [...new Set(bursts.map((b) => b.cycle))];
@@ -345,146 +325,6 @@ function perCycle(bursts: Burst[], compute: (of: (variant: Variant) => Burst) =>
       compute((variant) => bursts.find((b) => b.cycle === cycle && b.variant === variant && b.adapter !== '-')!),
     ),
   );
-}
-
-interface ColdPath {
-  database: string;
-  /** The embedded PGlite runs inside the server process, so its memory mixes with the cache's. */
-  embedded: boolean;
-  provisioning: { concurrency: number; users: number; usersPerSecond: number; failures: number }[];
-  memory: { heapBytes: number; rssBytes: number; cachedBefore: number; cachedAfter: number; distinctUsers: number };
-  mapping: { changes: number; seenByNextRequest: number; nextRequestMs: Spread; cachedRequestMs: Spread };
-}
-
-async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
-  const started = performance.now();
-  const value = await work();
-  return [value, performance.now() - started];
-}
-
-/**
- * First logins (user, email, three external groups, audit events) at concurrency 1 and 50; the cache's memory
- * once it holds CACHE_BOUND identities; and how a group-mapping change made through the admin API reaches the
- * next request. Against DATABASE_URL when set (a fresh database on that server), else the embedded PGlite.
- */
-async function measureColdPath(): Promise<ColdPath> {
-  const serverUrl = process.env.DATABASE_URL;
-  const name = `bench_${Date.now()}`;
-  let admin: pg.Client | undefined;
-  const env: NodeJS.ProcessEnv = { DATABASE_URL: '' };
-  if (serverUrl) {
-    admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    env.DATABASE_URL = url.toString();
-  }
-  const server = await Server.start('cold', 'fastify', env);
-  try {
-    const login = async (path: string, headers: Record<string, string>) => {
-      const response = await fetch(server.url(path), { headers });
-      return { status: response.status, body: await response.text() };
-    };
-    await login('/hello', GUARD_HEADERS);
-    const baseline = await server.ask('memory');
-
-    const provisioning: ColdPath['provisioning'] = [];
-    for (const [concurrency, users] of [
-      [1, 300],
-      [50, COLD_USERS],
-    ] as const) {
-      let next = 0;
-      let failures = 0;
-      const [, elapsed] = await timed(() =>
-        Promise.all(
-          Array.from({ length: concurrency }, async () => {
-            while (next < users) {
-              const i = next++;
-              const { status } = await login('/hello', {
-                'Remote-User': `cold-${concurrency}-${i}`,
-                'Remote-Groups': 'staff,finance,ops',
-                'Remote-Email': `cold-${concurrency}-${i}@example.org`,
-              });
-              if (status !== 200) failures += 1;
-            }
-          }),
-        ),
-      );
-      provisioning.push({ concurrency, users, usersPerSecond: users / (elapsed / 1000), failures });
-      console.log(`first logins at concurrency ${concurrency}: ${Math.round(users / (elapsed / 1000))} users/s`);
-    }
-    const filled = await server.ask('memory');
-
-    const mapping = await measureMappingChange(server, login);
-    return {
-      database: serverUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite (set DATABASE_URL for PostgreSQL)',
-      embedded: !serverUrl,
-      provisioning,
-      memory: {
-        heapBytes: filled.heapUsed! - baseline.heapUsed!,
-        rssBytes: filled.rss! - baseline.rss!,
-        cachedBefore: baseline.cachedIdentities ?? 0,
-        cachedAfter: filled.cachedIdentities ?? 0,
-        distinctUsers: 300 + COLD_USERS + 1,
-      },
-      mapping,
-    };
-  } finally {
-    await server.stop();
-    if (admin) {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.end();
-    }
-  }
-}
-
-/** Maps and unmaps an external group through the admin API; after each change, times the user's next request. */
-async function measureMappingChange(
-  server: Server,
-  login: (path: string, headers: Record<string, string>) => Promise<{ status: number; body: string }>,
-): Promise<ColdPath['mapping']> {
-  const adminHeaders = { 'Remote-User': 'bench-admin', 'Remote-Groups': 'bench-admins' };
-  const user = { 'Remote-User': 'mapped-user', 'Remote-Groups': 'ext-mapped' };
-  const call = async (method: string, path: string, body?: object) => {
-    const response = await fetch(server.url(path), {
-      method,
-      headers: body ? { ...adminHeaders, 'Content-Type': 'application/json' } : adminHeaders,
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await response.text();
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
-  const groupsOf = async () => {
-    const [{ body }, ms] = await timed(() => login('/bench/me', user));
-    return { groups: (JSON.parse(body) as { groups: string[] }).groups, ms };
-  };
-  await call('POST', '/admin/groups', { name: 'mapped' });
-  for (let i = 0; i < 3; i += 1) await groupsOf();
-
-  const changes = 20;
-  let seen = 0;
-  const nextRequestMs: number[] = [];
-  const cachedRequestMs: number[] = [];
-  for (let i = 0; i < changes / 2; i += 1) {
-    const created = await call('POST', '/admin/group-mappings', { externalGroup: 'ext-mapped', group: 'mapped' });
-    const afterCreate = await groupsOf();
-    if (afterCreate.groups.includes('mapped')) seen += 1;
-    nextRequestMs.push(afterCreate.ms);
-    cachedRequestMs.push((await groupsOf()).ms);
-    await call('DELETE', `/admin/group-mappings/${(created as { id: string }).id}`);
-    const afterDelete = await groupsOf();
-    if (!afterDelete.groups.includes('mapped')) seen += 1;
-    nextRequestMs.push(afterDelete.ms);
-    cachedRequestMs.push((await groupsOf()).ms);
-  }
-  return {
-    changes,
-    seenByNextRequest: seen,
-    nextRequestMs: spread(nextRequestMs),
-    cachedRequestMs: spread(cachedRequestMs),
-  };
 }
 
 interface GuardCost {

@@ -17,7 +17,7 @@
  *
  * The driver asks for counters over the IPC channel, so no variant serves a route the others lack:
  * `cpu` (process CPU time), `stats` (database statements since `reset`, by statement), `memory` (after a
- * full GC).
+ * full GC), `trace-start` / `trace-stop` (the text and parameters of every statement in between).
  */
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, type DynamicModule } from '@nestjs/common';
@@ -27,6 +27,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import {
   CurrentUser,
   TrustedHeaderGuard,
@@ -39,7 +40,7 @@ import { SessionStore } from 'nestjs-trusted-header/building-blocks';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { openDatabase } from '../apps/reference-app/src/database/open-database.js';
-import { ASSERTION, JWT_SECRET, type ServerReply, type ServerRequest } from './shared.js';
+import { ASSERTION, JWT_SECRET, type ServerReply, type ServerRequest, type TracedStatement } from './shared.js';
 
 const BODY = { ok: true, user: 'bench-user' };
 
@@ -48,8 +49,11 @@ class StatementCounter implements TypeOrmLogger {
   writes = 0;
   /** Each distinct statement (its first line, whitespace collapsed) and how often it ran. */
   readonly seen = new Map<string, number>();
-  logQuery(query: string): void {
+  /** While tracing (`trace-start` until `trace-stop`): each statement's full text and parameters. */
+  trace: TracedStatement[] | undefined;
+  logQuery(query: string, parameters?: unknown[] | object): void {
     this.statements += 1;
+    this.trace?.push(Array.isArray(parameters) ? { query, parameters: [...parameters] } : { query });
     if (/^\s*(INSERT|UPDATE|DELETE)\b/i.test(query)) this.writes += 1;
     const text = query.replace(/\s+/g, ' ').trim().slice(0, 120);
     this.seen.set(text, (this.seen.get(text) ?? 0) + 1);
@@ -138,7 +142,7 @@ class BenchModule {
         ...(cold ? [TrustedHeaderAdminModule.forRoot({ path: 'admin' })] : []),
       ],
       controllers: cold || session || assertion ? [HelloController, BenchMeController] : [HelloController],
-      providers: [{ provide: APP_GUARD, useExisting: TrustedHeaderGuard }],
+      providers: [variant === 'noopmod' ? { provide: APP_GUARD, useClass: AllowAllGuard } : { provide: APP_GUARD, useExisting: TrustedHeaderGuard }],
     };
   }
 }
@@ -177,6 +181,15 @@ function answer(request: ServerRequest, caches: Caches): ServerReply {
     counter.seen.clear();
     return {};
   }
+  if (request === 'trace-start') {
+    counter.trace = [];
+    return {};
+  }
+  if (request === 'trace-stop') {
+    const trace = counter.trace ?? [];
+    counter.trace = undefined;
+    return { trace };
+  }
   if (request === 'memory') {
     (globalThis as { gc?: () => void }).gc?.();
     const { rss, heapUsed } = process.memoryUsage();
@@ -186,11 +199,35 @@ function answer(request: ServerRequest, caches: Caches): ServerReply {
   return { cpuMicros: user + system };
 }
 
+/**
+ * `profile-start` / `profile-stop`: a V8 CPU profile of exactly the requests between the two, through the
+ * inspector, so that start-up and warm-up stay out of it.
+ */
+const inspector = new Session();
+async function profile(request: 'profile-start' | 'profile-stop'): Promise<ServerReply> {
+  if (request === 'profile-start') {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
+    await inspector.post('Profiler.start');
+    return {};
+  }
+  const { profile: taken } = await inspector.post('Profiler.stop');
+  inspector.disconnect();
+  return { profile: taken };
+}
+
 async function main(): Promise<void> {
   const [variant = 'none', adapter = 'express', portText = '0'] = process.argv.slice(2);
   const port = Number(portText);
   const caches: Caches = { identities: () => undefined, sessions: () => undefined };
-  process.on('message', (request: ServerRequest) => process.send?.(answer(request, caches)));
+  process.on('message', (request: ServerRequest) => {
+    if (request === 'profile-start' || request === 'profile-stop') {
+      void profile(request).then((reply) => process.send?.(reply));
+    } else {
+      process.send?.(answer(request, caches));
+    }
+  });
   if (variant === 'raw') {
     const payload = JSON.stringify(BODY);
     createServer((_request, response) => {

@@ -14,7 +14,14 @@ export const ASSERTION = {
 } as const;
 
 /** What the driver asks a server process over the IPC channel. */
-export type ServerRequest = 'cpu' | 'stats' | 'reset' | 'memory';
+export type ServerRequest =
+  'cpu' | 'stats' | 'reset' | 'memory' | 'profile-start' | 'profile-stop' | 'trace-start' | 'trace-stop';
+
+/** One database statement as the server ran it: its text and its parameters (as sent over IPC, JSON). */
+export interface TracedStatement {
+  query: string;
+  parameters?: unknown[];
+}
 
 /** A server's answer: the fields of the question asked. */
 export interface ServerReply {
@@ -30,4 +37,8 @@ export interface ServerReply {
   rss?: number;
   heapUsed?: number;
   cachedIdentities?: number;
+  /** A V8 CPU profile (`profile-stop`), as the inspector's Profiler.stop returns it. */
+  profile?: import('node:inspector').Profiler.Profile;
+  /** Every statement between `trace-start` and `trace-stop`, in the order the server ran them. */
+  trace?: TracedStatement[];
 }
