@@ -72,7 +72,11 @@ function freshRequest(): object {
 const PROXY_SOCKET = { remoteAddress: '127.0.0.1' } as unknown as Socket;
 
 function contextFor(request: object): ExecutionContext {
-  const context = new ExecutionContextHost([request, {}, () => undefined], HelloController, HelloController.prototype.hello);
+  const context = new ExecutionContextHost(
+    [request, {}, () => undefined],
+    HelloController,
+    HelloController.prototype.hello,
+  );
   context.setType('http');
   return context;
 }

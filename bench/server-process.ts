@@ -58,6 +58,10 @@ export class ServerProcess {
     });
   }
 
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   url(path: string): string {
     return `http://127.0.0.1:${this.port}${path}`;
   }

@@ -71,6 +71,10 @@ export class TrustedHeaderGuard implements CanActivate {
   private readonly unsupportedContextLog = new LogThrottle(60_000);
   /** @Public() and @Groups() of each route (handler, then controller), read on its first request. */
   private readonly routeRules = new WeakMap<object, WeakMap<object, RouteRules>>();
+  /** The route of the previous call and its rules: consecutive requests mostly hit the same few routes. */
+  private lastHandler: object | undefined;
+  private lastController: object | undefined;
+  private lastRules: RouteRules | undefined;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -107,7 +111,7 @@ export class TrustedHeaderGuard implements CanActivate {
    * exception. The `trusted-header` strategy by default; TokenOrTrustedHeaderGuard puts its token path here.
    */
   protected authenticate(context: ExecutionContext, request: unknown): MaybePromise<AuthenticatedUser> {
-    return this.strategy.resolveUser(request, this.getResponse(context));
+    return this.strategy.resolveUser(request, this.strategy.setsCookies ? this.getResponse(context) : undefined);
   }
 
   /** Which execution contexts this guard can authenticate. HTTP only by default. */
@@ -217,6 +221,7 @@ export class TrustedHeaderGuard implements CanActivate {
   private rulesOf(context: ExecutionContext): RouteRules {
     const handler = context.getHandler();
     const controller = context.getClass();
+    if (handler === this.lastHandler && controller === this.lastController) return this.lastRules!;
     let byController = this.routeRules.get(handler);
     let rules = byController?.get(controller);
     if (rules === undefined) {
@@ -241,6 +246,9 @@ export class TrustedHeaderGuard implements CanActivate {
       if (byController === undefined) this.routeRules.set(handler, (byController = new WeakMap()));
       byController.set(controller, rules);
     }
+    this.lastHandler = handler;
+    this.lastController = controller;
+    this.lastRules = rules;
     return rules;
   }
 }

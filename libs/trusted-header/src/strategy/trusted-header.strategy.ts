@@ -84,6 +84,11 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
     }
   }
 
+  /** Whether resolveUser may set a cookie, and so needs the response: only with persistent sessions. */
+  get setsCookies(): boolean {
+    return this.sessions.enabled;
+  }
+
   /**
    * The user, without a promise when it is already cached; throws a TrustedHeaderException otherwise.
    * `response` is where a new session's cookie goes; by default the one the request hook recorded.
