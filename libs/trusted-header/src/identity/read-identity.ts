@@ -42,31 +42,51 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
   // With a configured name such as X_Remote_User, the plain X-Remote-User is its twin: every name is checked.
   const roles = rolesOf(rules);
   const namesHaveSeparators = roles.some((role) => hasTwinSeparator(headerOf(rules, role).toLowerCase()));
+  // The first letter (case folded) of every name that can matter, so that a name of a relevant length such as
+  // `Authorization` is passed over without being lower-cased. A twin shares its first letter with the name it
+  // imitates unless that is a separator, which any separator can stand for.
+  const initials = new Set<number>();
+  for (const name of [...exact.keys(), 'connection']) {
+    const first = name.charCodeAt(0);
+    for (const code of '-_.'.includes(name[0]!) ? ['-', '_', '.'].map((c) => c.charCodeAt(0)) : [first]) {
+      initials.add(code | 0x20);
+    }
+  }
+  // The configured spelling as well: a proxy sends the names as configured, found without lower-casing them.
+  const spelled = new Map(exact);
+  for (const [index, role] of roles.entries()) spelled.set(headerOf(rules, role), index);
   const parsed = new ParsedIdentities();
   const subject = rules.subject ?? undefined;
+  // By position in ROLES, refilled on each call: the reader runs to completion without calling out, so one
+  // array serves every request.
+  const values: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
 
   return (rawHeaders) => {
-    // By position in ROLES: a small array is cheaper per request than an object keyed by role.
-    const values: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+    values.fill(undefined);
     let hopByHop: Role | undefined;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!;
-      if (!relevantLengths.has(name.length)) continue;
-      const lower = name.toLowerCase();
-      const role = exact.get(lower);
-      if (role !== undefined) {
-        if (values[role] !== undefined) {
-          return reject('duplicate_header', `Header ${headerOf(rules, roles[role]!)} appears more than once`);
-        }
-        values[role] = rawHeaders[i + 1]!;
-      } else if (lower === 'connection') {
-        hopByHop ??= namedIdentityHeader(rawHeaders[i + 1]!);
-      } else if (twinLengths.has(lower.length) && (namesHaveSeparators || hasTwinSeparator(lower))) {
-        const twinOf = twins.get(twinKey(lower));
-        if (twinOf !== undefined) {
-          return reject('header_twin', `Header ${rawHeaders[i]} imitates ${headerOf(rules, twinOf)}`);
+      if (!relevantLengths.has(name.length) || !initials.has(name.charCodeAt(0) | 0x20)) continue;
+      let role = spelled.get(name);
+      if (role === undefined) {
+        const lower = name.toLowerCase();
+        role = exact.get(lower);
+        if (role === undefined) {
+          if (lower === 'connection') {
+            hopByHop ??= namedIdentityHeader(rawHeaders[i + 1]!);
+          } else if (twinLengths.has(lower.length) && (namesHaveSeparators || hasTwinSeparator(lower))) {
+            const twinOf = twins.get(twinKey(lower));
+            if (twinOf !== undefined) {
+              return reject('header_twin', `Header ${name} imitates ${headerOf(rules, twinOf)}`);
+            }
+          }
+          continue;
         }
       }
+      if (values[role] !== undefined) {
+        return reject('duplicate_header', `Header ${headerOf(rules, roles[role]!)} appears more than once`);
+      }
+      values[role] = rawHeaders[i + 1]!;
     }
     // Traefik CVE-2021-32813: naming a header in Connection makes a hop drop it, so a proxy's own identity
     // header could be stripped and a client's copy let through further along. Reported after the scan, so a
@@ -74,7 +94,10 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
     if (hopByHop !== undefined) {
       return reject('hop_by_hop_header', `Connection names the identity header ${headerOf(rules, hopByHop)}`);
     }
-    const [user, email, displayName, groups] = values;
+    const user = values[0];
+    const email = values[1];
+    const displayName = values[2];
+    const groups = values[3];
     if (user === undefined) {
       // The stable id alone asserts somebody too: beside a session cookie it must not pass for that session's user.
       return email === undefined && displayName === undefined && groups === undefined && values[SUBJECT] === undefined
