@@ -7,6 +7,17 @@ export function twinKey(headerName: string): string {
   return headerName.toLowerCase().replace(/[_.]/g, '-');
 }
 
+/** Whether a header name is one of a set, in any of its twin spellings (`X_Proxy_Secret`, `x.proxy.secret`). */
+export type HeaderNameMatcher = (name: string) => boolean;
+
+/** Compiles a matcher for these header names and their twins; null when the set is empty (nothing to scan). */
+export function compileHeaderNameMatcher(names: Iterable<string>): HeaderNameMatcher | null {
+  const keys = new Set([...names].map(twinKey));
+  if (keys.size === 0) return null;
+  const lengths = new Set([...keys].map((key) => key.length));
+  return (name) => lengths.has(name.length) && keys.has(twinKey(name));
+}
+
 /** RFC 9110 token characters: what a header name may contain. */
 export const HEADER_NAME_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 

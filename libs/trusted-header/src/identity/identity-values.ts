@@ -1,3 +1,4 @@
+import { sharedGroupList } from '../common/group-lists.js';
 import type { RejectionReason } from '../errors/rejection-reason.js';
 import { hasInvisibleOrControlCharacter, isPlaceholder, trimAsciiWhitespace } from './header-value.js';
 import {
@@ -5,6 +6,7 @@ import {
   MAX_EMAIL_LENGTH,
   MAX_GROUP_NAME_LENGTH,
   MAX_USERNAME_LENGTH,
+  type Identity,
   type IdentityResult,
   type IdentityRules,
   type IdentitySubject,
@@ -117,14 +119,17 @@ export function identityFromValues(
     }
   }
 
+  // Without a subject, a literal of exactly four properties: a spread would give every cached identity a fifth slot.
+  const identity: Identity = {
+    username: username.username,
+    email,
+    displayName,
+    groups: sharedGroupList([...groups].sort()),
+  };
   return Object.freeze({
     kind: 'identity',
-    identity: Object.freeze({
-      username: username.username,
-      email,
-      displayName,
-      groups: Object.freeze([...groups].sort()),
-      ...(values.subject === undefined ? {} : { subject: Object.freeze({ ...values.subject }) }),
-    }),
+    identity: Object.freeze(
+      values.subject === undefined ? identity : { ...identity, subject: Object.freeze({ ...values.subject }) },
+    ),
   });
 }

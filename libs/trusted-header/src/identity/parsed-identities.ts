@@ -16,7 +16,8 @@ interface Entry {
  * user's entries start over), so a flood of distinct values costs neither unbounded memory nor long scans.
  */
 export class ParsedIdentities {
-  private readonly byUser = new Map<string, Entry[]>();
+  /** A user's one entry is stored as itself (most users have one), several in an array of exactly their number. */
+  private readonly byUser = new Map<string, Entry | readonly Entry[]>();
   private size = 0;
 
   constructor(
@@ -30,11 +31,10 @@ export class ParsedIdentities {
     name: string | undefined,
     groups: string | undefined,
   ): IdentityResult | undefined {
-    const entries = this.byUser.get(user);
-    if (entries === undefined) return undefined;
-    for (const entry of entries) {
-      if (entry.email === email && entry.name === name && entry.groups === groups) return entry.result;
-    }
+    const found = this.byUser.get(user);
+    if (found === undefined) return undefined;
+    if (!isMany(found)) return matches(found, email, name, groups) ? found.result : undefined;
+    for (const entry of found) if (matches(entry, email, name, groups)) return entry.result;
     return undefined;
   }
 
@@ -49,13 +49,24 @@ export class ParsedIdentities {
       this.byUser.clear();
       this.size = 0;
     }
-    let entries = this.byUser.get(user);
-    if (entries === undefined || entries.length >= this.perUser) {
-      this.size -= entries?.length ?? 0;
-      entries = [];
-      this.byUser.set(user, entries);
-    }
-    entries.push({ email, name, groups, result });
+    const found = this.byUser.get(user);
+    const entries = found === undefined ? [] : entriesOf(found);
+    const kept = entries.length >= this.perUser ? [] : entries;
+    this.size -= entries.length - kept.length;
+    const entry: Entry = { email, name, groups, result };
+    // concat: an array of exactly the length needed (a spread or `push` would make room for 17).
+    this.byUser.set(user, kept.length === 0 ? entry : kept.concat(entry));
     this.size += 1;
   }
+}
+
+/** Array.isArray does not narrow a readonly array type. */
+function isMany(found: Entry | readonly Entry[]): found is readonly Entry[] {
+  return Array.isArray(found);
+}
+
+const entriesOf = (found: Entry | readonly Entry[]): readonly Entry[] => (isMany(found) ? found : [found]);
+
+function matches(entry: Entry, email: string | undefined, name: string | undefined, groups: string | undefined) {
+  return entry.email === email && entry.name === name && entry.groups === groups;
 }

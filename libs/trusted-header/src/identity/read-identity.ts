@@ -1,6 +1,6 @@
 import { ANONYMOUS, ANONYMOUS_WITHOUT_USER } from './identity.js';
 import type { IdentityResult, IdentityRules } from './identity.js';
-import { twinKey } from './header-names.js';
+import { compileHeaderNameMatcher, twinKey, type HeaderNameMatcher } from './header-names.js';
 import { decodeHeaderValue, trimAsciiWhitespace } from './header-value.js';
 import { identityFromValues } from './identity-values.js';
 import { ParsedIdentities } from './parsed-identities.js';
@@ -165,9 +165,8 @@ function hasTwinSeparator(lowerName: string): boolean {
  * Whether a header name is an identity header or a twin of one: what must be removed from requests of
  * untrusted peers so no controller, logger or downstream call can mistake it for an asserted identity.
  */
-export function compileIdentityHeaderMatcher(rules: IdentityRules): (headerName: string) => boolean {
-  const { twins, twinLengths } = indexHeaderNames(rules);
-  return (headerName) => twinLengths.has(headerName.length) && twins.has(twinKey(headerName));
+export function compileIdentityHeaderMatcher(rules: IdentityRules): HeaderNameMatcher {
+  return compileHeaderNameMatcher(rolesOf(rules).map((role) => headerOf(rules, role)))!;
 }
 
 function buildIdentity(raw: Partial<Record<Role, string>> & { user: string }, rules: IdentityRules): IdentityResult {

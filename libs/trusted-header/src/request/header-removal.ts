@@ -1,16 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { twinKey } from '../identity/header-names.js';
+import type { HeaderNameMatcher } from '../identity/header-names.js';
 
-/** Whether a header name is one of a set, in any of its twin spellings (`X_Proxy_Secret`, `x.proxy.secret`). */
-export type HeaderNameMatcher = (name: string) => boolean;
-
-/** Compiles a matcher for these header names and their twins; null when the set is empty (nothing to scan). */
-export function compileHeaderNameMatcher(names: Iterable<string>): HeaderNameMatcher | null {
-  const keys = new Set([...names].map(twinKey));
-  if (keys.size === 0) return null;
-  const lengths = new Set([...keys].map((key) => key.length));
-  return (name) => lengths.has(name.length) && keys.has(twinKey(name));
-}
+export { compileHeaderNameMatcher, type HeaderNameMatcher } from '../identity/header-names.js';
 
 /**
  * Deletes every matching header line from the request, in all the forms Node keeps, and returns the names

@@ -17,6 +17,32 @@ describe('IdentityCache', () => {
     expect(cache.get(identity('ben', ['g1', 'g2']))).toBeUndefined();
   });
 
+  it('keeps what a mutable identity asserted when it was cached, not what it asserts later', () => {
+    const cache = new IdentityCache<string>(100, 60_000);
+    const groups = ['g1'];
+    const mutable: { username: string; email: string | null; displayName: null; groups: string[] } = {
+      username: 'ann',
+      email: 'ann@example.org',
+      displayName: null,
+      groups,
+    };
+    cache.replace(mutable, 'A');
+    mutable.email = 'other@example.org';
+    groups.push('admins');
+    expect(cache.get(mutable)).toBeUndefined();
+    expect(cache.get(identity('ann', ['g1'], 'ann@example.org'))).toBe('A');
+  });
+
+  it('tells identities with and without a subject, or with different subjects, apart', () => {
+    const cache = new IdentityCache<string>(100, 60_000);
+    const withSubject = (id: string): Identity =>
+      Object.freeze({ ...identity('ann', []), subject: Object.freeze({ issuer: 'idp', id }) });
+    cache.replace(withSubject('1'), 'one');
+    expect(cache.get(withSubject('1'))).toBe('one');
+    expect(cache.get(withSubject('2'))).toBeUndefined();
+    expect(cache.get(identity('ann', []))).toBeUndefined();
+  });
+
   it('forgets every variant of the users a predicate picks, and nobody else', () => {
     const cache = new IdentityCache<string>(100, 60_000);
     cache.replace(identity('ann', ['g1']), 'user-1');

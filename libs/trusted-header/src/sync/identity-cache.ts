@@ -1,12 +1,13 @@
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../identity/identity.js';
-import { accountKey, identityCacheKey } from './fingerprint.js';
+import { accountKey, frozenIdentity, sameIdentity } from './fingerprint.js';
 
 /** Most header variants (identities differing in email, name or groups) remembered per user. */
 const MAX_VARIANTS_PER_USER = 8;
 
 interface Variant<T> {
-  readonly key: string;
+  /** Frozen, so it still asserts what it asserted when the value was computed. */
+  readonly identity: Identity;
   readonly value: T;
 }
 
@@ -52,10 +53,8 @@ export class IdentityCache<T> {
   get(identity: Identity): T | undefined {
     const entry = this.users.get(accountKey(identity));
     if (entry === undefined) return undefined;
-    // The key is built once per frozen identity (the reader hands out one per distinct header set).
-    const key = identityCacheKey(identity);
-    if (!isMany(entry)) return entry.key === key ? entry.value : undefined;
-    for (const variant of entry) if (variant.key === key) return variant.value;
+    if (!isMany(entry)) return sameIdentity(entry.identity, identity) ? entry.value : undefined;
+    for (const variant of entry) if (sameIdentity(variant.identity, identity)) return variant.value;
     return undefined;
   }
 
@@ -67,9 +66,9 @@ export class IdentityCache<T> {
       this.replace(identity, value);
       return;
     }
-    const key = identityCacheKey(identity);
-    const others = variantsOf(entry).filter((variant) => variant.key !== key);
-    const variants = [...others.slice(-(MAX_VARIANTS_PER_USER - 1)), { key, value }];
+    const others = variantsOf(entry).filter((variant) => !sameIdentity(variant.identity, identity));
+    // concat: an array of exactly this length (a spread would make room for 17).
+    const variants = others.slice(-(MAX_VARIANTS_PER_USER - 1)).concat({ identity: frozenIdentity(identity), value });
     const remaining = this.users.getRemainingTTL(user);
     if (remaining <= 0) return;
     this.users.set(user, variants.length === 1 ? variants[0]! : variants, { ttl: remaining });
@@ -77,7 +76,7 @@ export class IdentityCache<T> {
 
   /** After a write: this variant is the only one that describes the user's stored state now. */
   replace(identity: Identity, value: T): void {
-    this.users.set(accountKey(identity), { key: identityCacheKey(identity), value });
+    this.users.set(accountKey(identity), { identity: frozenIdentity(identity), value });
   }
 
   /**

@@ -20,6 +20,7 @@ import {
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import { NO_METRICS, TrustedHeaderMetrics, type SyncResult } from '../observability/trusted-header-metrics.js';
 import { LRUCache } from 'lru-cache';
+import { sharedGroupList } from '../common/group-lists.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { effectiveGroups } from './effective-groups.js';
 import { accountKey, groupsFingerprint, identityCacheKey } from './fingerprint.js';
@@ -27,9 +28,18 @@ import { IdentityCache } from './identity-cache.js';
 import { SharedLoads } from '../common/shared-loads.js';
 import { lockAccount, readAccount, usernameTaken } from './user-accounts.js';
 
-/** Both outcomes name the user, so that a change announced for one user finds what is remembered of it. */
-type SyncOutcome =
-  { readonly disabled: true; readonly userId: string } | { readonly disabled: false; readonly user: AuthenticatedUser };
+/** A disabled user, by id: a change announced for that user finds what is remembered of it. */
+class DisabledUser {
+  constructor(readonly userId: string) {
+    Object.freeze(this);
+  }
+}
+
+/**
+ * What a load found: the user as logged in, held as itself (no wrapper object per cached identity), or a
+ * disabled user. Both name the user, so that a change announced for one user finds what is remembered of it.
+ */
+type SyncOutcome = AuthenticatedUser | DisabledUser;
 
 /** What one database round did: `wrote` when it changed the stored user (or created it). */
 interface LoadResult {
@@ -39,14 +49,12 @@ interface LoadResult {
   readonly staleUsername?: string;
 }
 
-const disabledOutcome = (userId: string): SyncOutcome => Object.freeze({ disabled: true, userId });
-
-const userIdOf = (outcome: SyncOutcome): string => (outcome.disabled ? outcome.userId : outcome.user.id);
+const userIdOf = (outcome: SyncOutcome): string => (outcome instanceof DisabledUser ? outcome.userId : outcome.id);
 /** A write that ran into a unique index another login had just claimed is retried (see load). */
 const MAX_WRITE_ATTEMPTS = 3;
 
 function syncResultOf({ outcome, wrote }: LoadResult): SyncResult {
-  if (outcome.disabled) return 'disabled';
+  if (outcome instanceof DisabledUser) return 'disabled';
   return wrote ? 'written' : 'unchanged';
 }
 
@@ -58,8 +66,8 @@ function syncFailureOf(error: unknown): SyncResult {
 }
 
 function assertEnabled(outcome: SyncOutcome): AuthenticatedUser {
-  if (outcome.disabled) throw new UserDisabledError();
-  return outcome.user;
+  if (outcome instanceof DisabledUser) throw new UserDisabledError();
+  return outcome;
 }
 
 /**
@@ -143,7 +151,7 @@ export class UserSyncService {
         this.gate.withRunner(async (runner) => {
           const user = await findUserWithExternalGroups(runner, id);
           if (!user) throw new UnknownUserError();
-          if (user.disabled) return disabledOutcome(user.id);
+          if (user.disabled) return new DisabledUser(user.id);
           return this.enabled(runner, user, { groups: user.external_groups });
         }),
       (outcome) => this.byId?.set(id, outcome),
@@ -215,11 +223,11 @@ export class UserSyncService {
         if (staleUsername !== undefined) {
           this.cache?.forgetUsername(staleUsername);
           // A rename: this instance's sessions of the user still carry the old name (others hear the notice).
-          if (!outcome.disabled)
-            for (const listener of this.invalidationListeners) listener(new Set([outcome.user.id]));
+          if (!(outcome instanceof DisabledUser))
+            for (const listener of this.invalidationListeners) listener(new Set([outcome.id]));
         }
         // A session of this user must see what the sync just stored, not what was stored before.
-        if (!outcome.disabled) this.forgetUserById(outcome.user.id);
+        if (!(outcome instanceof DisabledUser)) this.forgetUserById(outcome.id);
       },
     );
     return (await this.gate.bounded(pending)).outcome;
@@ -260,7 +268,7 @@ export class UserSyncService {
     return this.gate.withRunner(async (runner) => {
       const resolution = await readAccount(runner, identity, false);
       if (resolution.kind !== 'create' && resolution.account?.disabled) {
-        return { outcome: disabledOutcome(resolution.account.id), wrote: false };
+        return { outcome: new DisabledUser(resolution.account.id), wrote: false };
       }
       if (resolution.kind === 'taken') throw usernameTaken(identity, resolution, this.logger);
       if (resolution.kind === 'account' && !(await this.differs(runner, resolution.account, identity))) {
@@ -296,7 +304,7 @@ export class UserSyncService {
       createUnknownUser: this.options.createUnknownUser,
       logger: this.logger,
     });
-    if (user.disabled) return { outcome: disabledOutcome(user.id), wrote: changed, staleUsername };
+    if (user.disabled) return { outcome: new DisabledUser(user.id), wrote: changed, staleUsername };
 
     const email = copyEmail ? await this.emailToStore(runner, user, identity) : user.email;
     const displayName = identity.displayName ?? user.display_name;
@@ -344,7 +352,12 @@ export class UserSyncService {
     return identity.email;
   }
 
-  private async enabled(runner: QueryRunner, user: UserRow, identity: Pick<Identity, 'groups'>): Promise<SyncOutcome> {
+  /** `identity`: what was asserted (a session carries only the stored external groups). */
+  private async enabled(
+    runner: QueryRunner,
+    user: UserRow,
+    identity: Pick<Identity, 'groups'> & Partial<Pick<Identity, 'username' | 'email'>>,
+  ): Promise<AuthenticatedUser> {
     const groups = new Set(
       (
         await effectiveGroups(
@@ -355,16 +368,16 @@ export class UserSyncService {
         )
       ).map((group) => group.name),
     );
-    // Frozen: one cached object serves many requests, so no handler may change it for the others.
-    const authenticated: AuthenticatedUser = Object.freeze({
+    // Frozen: one cached object serves many requests, so no handler may change it for the others. A stored value
+    // equal to the asserted one is taken from the identity, which the identity cache holds too: one copy each.
+    return Object.freeze({
       id: user.id,
-      username: user.username,
-      email: user.email,
+      username: user.username === identity.username ? identity.username : user.username,
+      email: user.email === identity.email ? identity.email : user.email,
       displayName: user.display_name,
-      groups: Object.freeze([...groups].sort()),
-      externalGroups: Object.freeze([...identity.groups]),
+      groups: sharedGroupList([...groups].sort()),
+      externalGroups: sharedGroupList(identity.groups),
       isAdmin: groups.has(this.options.adminLocalGroup),
     });
-    return { disabled: false, user: authenticated };
   }
 }
