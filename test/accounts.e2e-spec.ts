@@ -91,6 +91,36 @@ describe.each(ADAPTERS)('accounts and groups (%s)', (adapter) => {
     expect(api.logs.matching('warn', new RegExp(`email_conflict: "mallory-${adapter}"`))).toHaveLength(1);
   });
 
+  it('never takes a held email on a later sync: alone it writes nothing, beside a new name the stored one stays', async () => {
+    const held = `held-${adapter}@example.org`;
+    const own = `asker-${adapter}@example.org`;
+    expect((await me(`holder-${adapter}`, [['Remote-Email', held]])).status).toBe(200);
+    expect((await me(`asker-${adapter}`, [['Remote-Email', own]])).status).toBe(200);
+    api.queries.reset();
+    const alone = await me(`asker-${adapter}`, [['Remote-Email', held]]);
+    expect(alone.status).toBe(200);
+    expect(alone.body.email).toBe(own);
+    expect(api.queries.writes).toBe(0);
+
+    const named = await me(`asker-${adapter}`, [
+      ['Remote-Email', held],
+      ['Remote-Name', 'Asker'],
+    ]);
+    expect(named.body).toMatchObject({ email: own, displayName: 'Asker' });
+    expect(await user(`asker-${adapter}`)).toMatchObject({ email: own, display_name: 'Asker' });
+    expect(await user(`holder-${adapter}`)).toMatchObject({ email: held });
+    expect(api.logs.matching('warn', new RegExp(`email_conflict: "asker-${adapter}"`))).toHaveLength(1);
+    const events = await api.sql(`SELECT type, details FROM auth_proxy_audit_events WHERE username = $1 ORDER BY id`, [
+      `asker-${adapter}`,
+    ]);
+    expect(events.map((event) => event.type)).toEqual([
+      'user_created',
+      'user_attributes_changed',
+      'user_attributes_changed',
+    ]);
+    expect(events[2]!.details).toEqual({ changes: { displayName: { from: null, to: 'Asker' } } });
+  });
+
   it('keeps the stored email and name when their headers are absent, and writes nothing for it', async () => {
     const full: [string, string][] = [
       ['Remote-Email', `absent-${adapter}@example.org`],

@@ -45,16 +45,35 @@ export interface AuditEntry {
 
 /** Appends an audit event through the caller's query runner, hence inside the caller's transaction. */
 export async function recordAuditEvent(runner: QueryRunner, entry: AuditEntry): Promise<void> {
-  await runner.query(
-    `INSERT INTO auth_proxy_audit_events (type, actor_type, actor, user_id, username, details)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [
+  await recordAuditEvents(runner, [entry]);
+}
+
+const AUDIT_VALUES_PER_ROW = 6;
+
+/**
+ * Appends audit events in one statement (one round-trip for all the changes of one sync), through the caller's
+ * query runner. Rows are inserted in the order given: their ids follow it, and each row's occurred_at
+ * (clock_timestamp(), evaluated per row) too.
+ */
+export async function recordAuditEvents(runner: QueryRunner, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const rows: string[] = [];
+  const parameters: unknown[] = [];
+  for (const entry of entries) {
+    const first = parameters.length + 1;
+    rows.push(`(${Array.from({ length: AUDIT_VALUES_PER_ROW }, (_, i) => `$${first + i}`).join(', ')})`);
+    parameters.push(
       entry.type,
       entry.actorType,
       entry.actor,
       entry.userId ?? null,
       entry.username ?? null,
       JSON.stringify(entry.details ?? {}),
-    ],
+    );
+  }
+  await runner.query(
+    `INSERT INTO auth_proxy_audit_events (type, actor_type, actor, user_id, username, details)
+     VALUES ${rows.join(', ')}`,
+    parameters,
   );
 }

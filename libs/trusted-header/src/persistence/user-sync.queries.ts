@@ -72,15 +72,19 @@ export async function findUserWithExternalGroups(
 }
 
 /**
- * Returns whether this call created the row (false when a concurrent first login did). With a subject, a row
- * holding either the username or the subject makes it a no-op: the caller reads again to learn which.
+ * The row this call created, or undefined when a concurrent first login had created it (with a subject, a row
+ * holding either the username or the subject makes it a no-op: the caller reads again to learn which).
+ *
+ * Only the id comes back: every other column of a new row is what was inserted or its column default (null;
+ * `disabled` false), so the row is known without reading it. Rows this transaction inserted are as good as
+ * locked: no other transaction sees them, or writes a row referencing them, before it commits.
  */
 export async function insertUserIfAbsent(
   runner: QueryRunner,
   username: string,
   subject?: { readonly issuer: string; readonly id: string },
-): Promise<boolean> {
-  const rows: unknown[] =
+): Promise<UserRow | undefined> {
+  const rows: { id: string }[] =
     subject === undefined
       ? await runner.query(
           `INSERT INTO auth_proxy_users (username) VALUES ($1) ON CONFLICT (username) DO NOTHING RETURNING id`,
@@ -91,7 +95,17 @@ export async function insertUserIfAbsent(
            ON CONFLICT DO NOTHING RETURNING id`,
           [username, subject.issuer, subject.id],
         );
-  return rows.length > 0;
+  if (rows.length === 0) return undefined;
+  return {
+    id: rows[0]!.id,
+    username,
+    email: null,
+    display_name: null,
+    disabled: false,
+    sync_fingerprint: null,
+    subject_issuer: subject?.issuer ?? null,
+    subject: subject?.id ?? null,
+  };
 }
 
 /** Keys a username-only account on a subject, once: a row that has one already is left alone (returns false). */
@@ -122,31 +136,50 @@ export async function isEmailHeldByAnotherUser(runner: QueryRunner, email: strin
   return rows.length > 0;
 }
 
+/**
+ * Sets the synced attributes; returns the email now stored. With `emailUnlessHeld`, the email is set only when
+ * no other user holds it (the stored one is kept otherwise): the check rides in the UPDATE itself, so a sync
+ * that writes anyway spends no statement of its own on it. A holder that commits meanwhile still trips the
+ * unique index (EMAIL_INDEX).
+ */
 export async function updateUserAttributes(
   runner: QueryRunner,
   userId: string,
-  attributes: { email: string | null; displayName: string | null; fingerprint: string },
-): Promise<void> {
-  await runner.query(
+  attributes: { email: string | null; emailUnlessHeld: boolean; displayName: string | null; fingerprint: string },
+): Promise<string | null> {
+  const rows = await rowsOf<{ email: string | null }>(
+    runner,
     `UPDATE auth_proxy_users
-        SET email = $2, display_name = $3, sync_fingerprint = $4, synced_at = now(), updated_at = now()
-      WHERE id = $1`,
-    [userId, attributes.email, attributes.displayName, attributes.fingerprint],
+        SET email = CASE
+              WHEN $5::boolean
+               AND EXISTS (SELECT 1 FROM auth_proxy_users other WHERE other.email = $2::varchar AND other.id <> $1)
+              THEN email ELSE $2::varchar END,
+            display_name = $3, sync_fingerprint = $4, synced_at = now(), updated_at = now()
+      WHERE id = $1
+     RETURNING email`,
+    [userId, attributes.email, attributes.displayName, attributes.fingerprint, attributes.emailUnlessHeld],
   );
+  return rows[0]!.email;
 }
 
-/** Makes the stored external groups equal `groups`; returns what changed. */
+/**
+ * Makes the stored external groups equal `groups`; returns what changed. `created`: the user was inserted by
+ * this transaction, so it has no stored groups yet and there is nothing to delete.
+ */
 export async function replaceExternalGroups(
   runner: QueryRunner,
   userId: string,
   groups: readonly string[],
+  created = false,
 ): Promise<{ added: string[]; removed: string[] }> {
-  const removed: { external_group: string }[] = await rowsOf(
-    runner,
-    `DELETE FROM auth_proxy_user_external_groups WHERE user_id = $1 AND NOT (external_group = ANY($2::varchar[]))
+  const removed: { external_group: string }[] = created
+    ? []
+    : await rowsOf(
+        runner,
+        `DELETE FROM auth_proxy_user_external_groups WHERE user_id = $1 AND NOT (external_group = ANY($2::varchar[]))
      RETURNING external_group`,
-    [userId, groups],
-  );
+        [userId, groups],
+      );
   let added: { external_group: string }[] = [];
   if (groups.length > 0) {
     added = await runner.query(

@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { UnknownUserError, UsernameTakenError } from '../errors/domain-errors.js';
 import type { Identity } from '../identity/identity.js';
-import { PROXY_ACTOR, recordAuditEvent, type AuditEventType } from '../persistence/audit.js';
+import { PROXY_ACTOR, type AuditEntry, type AuditEventType } from '../persistence/audit.js';
 import {
   adoptSubject,
   findUserBySubject,
@@ -22,11 +22,23 @@ export interface LockedAccount {
   readonly created?: boolean;
   /** A username whose logins without a subject may be cached as this account: they must read again. */
   readonly staleUsername?: string;
+  /**
+   * The audit events of what locking changed (created, subject adopted, renamed), for the caller to record in
+   * the same transaction, before the events of its own changes. None for a disabled account, which is returned
+   * unchanged.
+   */
+  readonly events: readonly AuditEntry[];
 }
 
 export interface AccountContext {
   readonly createUnknownUser: boolean;
   readonly logger: Logger;
+  /**
+   * A read made just before the transaction found no account for the identity: the first round inserts at
+   * once instead of reading again under the lock first (a miss locks nothing). An insert that does nothing
+   * reads the row another login created, under the lock, as after any such insert.
+   */
+  readonly expectNew?: boolean;
 }
 
 /**
@@ -79,41 +91,44 @@ export async function lockAccount(
 ): Promise<LockedAccount> {
   // A second round only after an insert that did nothing: another login created the row and has committed.
   for (let round = 1; round <= 2; round += 1) {
-    const resolution = await readAccount(runner, identity, true);
+    const resolution: AccountResolution<UserRow> =
+      round === 1 && context.expectNew === true ? { kind: 'create' } : await readAccount(runner, identity, true);
     if (resolution.kind === 'taken') {
-      if (resolution.account?.disabled) return { user: resolution.account, changed: false };
+      if (resolution.account?.disabled) return { user: resolution.account, changed: false, events: [] };
       throw usernameTaken(identity, resolution, context.logger);
     }
     if (resolution.kind === 'create') {
       if (!context.createUnknownUser) throw new UnknownUserError();
-      if (!(await insertUserIfAbsent(runner, identity.username, identity.subject))) continue;
-      const user = await findUserByUsername(runner, identity.username, true);
-      if (!user) break;
-      await audit(runner, user, 'user_created', subjectDetails(identity));
+      const user = await insertUserIfAbsent(runner, identity.username, identity.subject);
+      if (!user) continue;
       context.logger.log(`user_created: ${JSON.stringify(identity.username)}`);
-      return { user, changed: true, created: true };
+      return { user, changed: true, created: true, events: [event(user, 'user_created', subjectDetails(identity))] };
     }
     const { account } = resolution;
-    if (account.disabled || resolution.kind === 'account') return { user: account, changed: false };
+    if (account.disabled || resolution.kind === 'account') return { user: account, changed: false, events: [] };
     const subject = identity.subject!;
     if (resolution.kind === 'adopt') {
       // The row is locked and had no subject when read under the lock, so this sets it.
       await adoptSubject(runner, account.id, subject);
-      await audit(runner, account, 'subject_adopted', subjectDetails(identity));
       context.logger.log(`subject_adopted: account ${account.id} (${JSON.stringify(account.username)})`);
       return {
         user: { ...account, subject_issuer: subject.issuer, subject: subject.id },
         changed: true,
         staleUsername: account.username,
+        events: [event(account, 'subject_adopted', subjectDetails(identity))],
       };
     }
     await renameUser(runner, account.id, identity.username);
     const renamed = { ...account, username: identity.username };
-    await audit(runner, renamed, 'user_renamed', { from: account.username, to: identity.username });
     context.logger.log(
       `user_renamed: account ${account.id} ${JSON.stringify(account.username)} -> ${JSON.stringify(identity.username)}`,
     );
-    return { user: renamed, changed: true, staleUsername: account.username };
+    return {
+      user: renamed,
+      changed: true,
+      staleUsername: account.username,
+      events: [event(renamed, 'user_renamed', { from: account.username, to: identity.username })],
+    };
   }
   throw new Error(`user ${JSON.stringify(identity.username)} vanished during its first login`);
 }
@@ -122,13 +137,6 @@ function subjectDetails({ subject }: Identity): Record<string, unknown> {
   return subject === undefined ? {} : { subject: { issuer: subject.issuer, id: subject.id } };
 }
 
-function audit(runner: QueryRunner, user: UserRow, type: AuditEventType, details: Record<string, unknown>) {
-  return recordAuditEvent(runner, {
-    type,
-    actorType: 'proxy',
-    actor: PROXY_ACTOR,
-    userId: user.id,
-    username: user.username,
-    details,
-  });
+function event(user: UserRow, type: AuditEventType, details: Record<string, unknown>): AuditEntry {
+  return { type, actorType: 'proxy', actor: PROXY_ACTOR, userId: user.id, username: user.username, details };
 }

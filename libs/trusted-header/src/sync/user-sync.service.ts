@@ -3,7 +3,7 @@ import type { QueryRunner } from 'typeorm';
 import type { ResolvedTrustedHeaderOptions } from '../config/trusted-header-options.js';
 import { TrustedHeaderError, UnknownUserError, UserDisabledError } from '../errors/domain-errors.js';
 import type { Identity } from '../identity/identity.js';
-import { PROXY_ACTOR, recordAuditEvent } from '../persistence/audit.js';
+import { PROXY_ACTOR, recordAuditEvents, type AuditEntry } from '../persistence/audit.js';
 import { isUniqueViolation } from '../persistence/database-errors.js';
 import { announceChange } from '../persistence/change-notifications/announce-change.js';
 import { DatabaseGate } from '../persistence/database-gate.service.js';
@@ -278,7 +278,9 @@ export class UserSyncService {
       let copyEmail = true;
       for (let attempt = 1; ; attempt += 1) {
         try {
-          return await this.gate.inTransaction(runner, () => this.write(runner, identity, copyEmail));
+          return await this.gate.inTransaction(runner, () =>
+            this.write(runner, identity, copyEmail, resolution.kind === 'create'),
+          );
         } catch (error) {
           if (attempt === MAX_WRITE_ATTEMPTS) throw error;
           // Two new users racing for one email: the loser retries without it instead of failing the login.
@@ -299,37 +301,40 @@ export class UserSyncService {
     return !(await isEmailHeldByAnotherUser(runner, identity.email, user.id));
   }
 
-  private async write(runner: QueryRunner, identity: Identity, copyEmail: boolean): Promise<LoadResult> {
-    const { user, changed, created, staleUsername } = await lockAccount(runner, identity, {
+  /** `expectNew`: the read before the transaction found no account (see AccountContext). */
+  private async write(
+    runner: QueryRunner,
+    identity: Identity,
+    copyEmail: boolean,
+    expectNew: boolean,
+  ): Promise<LoadResult> {
+    const { user, changed, created, staleUsername, events } = await lockAccount(runner, identity, {
       createUnknownUser: this.options.createUnknownUser,
       logger: this.logger,
+      expectNew,
     });
     if (user.disabled) return { outcome: new DisabledUser(user.id), wrote: changed, staleUsername };
 
-    const email = copyEmail ? await this.emailToStore(runner, user, identity) : user.email;
     const displayName = identity.displayName ?? user.display_name;
     const fingerprint = groupsFingerprint(identity.groups);
+    const groupsChanged = fingerprint !== user.sync_fingerprint;
+    const email = await this.storeAttributes(runner, user, identity, copyEmail, { displayName, fingerprint });
     const subject = { actorType: 'proxy', actor: PROXY_ACTOR, userId: user.id, username: user.username } as const;
     const changes: Record<string, { from: string | null; to: string | null }> = {};
     if (email !== user.email) changes.email = { from: user.email, to: email };
     if (displayName !== user.display_name) changes.displayName = { from: user.display_name, to: displayName };
-    const groupsChanged = fingerprint !== user.sync_fingerprint;
-    if (Object.keys(changes).length > 0 || groupsChanged) {
-      await updateUserAttributes(runner, user.id, { email, displayName, fingerprint });
-    }
+    // The events of one sync go in one statement at the end, in the order of the changes.
+    const audit: AuditEntry[] = [...events];
     if (Object.keys(changes).length > 0) {
-      await recordAuditEvent(runner, { type: 'user_attributes_changed', ...subject, details: { changes } });
+      audit.push({ type: 'user_attributes_changed', ...subject, details: { changes } });
     }
     if (groupsChanged) {
-      const { added, removed } = await replaceExternalGroups(runner, user.id, identity.groups);
+      const { added, removed } = await replaceExternalGroups(runner, user.id, identity.groups, created === true);
       if (added.length > 0 || removed.length > 0) {
-        await recordAuditEvent(runner, {
-          type: 'user_groups_changed',
-          ...subject,
-          details: { source: 'proxy', added, removed },
-        });
+        audit.push({ type: 'user_groups_changed', ...subject, details: { source: 'proxy', added, removed } });
       }
     }
+    await recordAuditEvents(runner, audit);
     const stored = { ...user, email, display_name: displayName, sync_fingerprint: fingerprint };
     const wrote = changed || groupsChanged || Object.keys(changes).length > 0;
     // Other instances may hold this user as it was (a rename, new groups): they drop it when this commits.
@@ -338,18 +343,36 @@ export class UserSyncService {
   }
 
   /**
-   * The email to store: the asserted one, unless none was asserted (keep what is stored) or another user holds
-   * it. Never link accounts by email (Grafana CVE-2022-31107): an email another user holds is not copied.
+   * Writes the attributes when any of them changes; returns the email stored. The email is the asserted one,
+   * unless none was asserted (or `copyEmail` is off: keep what is stored) or another user holds it. Never link
+   * accounts by email (Grafana CVE-2022-31107): an email another user holds is not copied. When the display name
+   * or the groups change, the row is written anyway and the UPDATE checks the email itself; an email alone is
+   * checked first, so that a held one writes nothing.
    */
-  private async emailToStore(runner: QueryRunner, user: UserRow, identity: Identity): Promise<string | null> {
-    if (identity.email === null || identity.email === user.email) return user.email;
-    if (await isEmailHeldByAnotherUser(runner, identity.email, user.id)) {
+  private async storeAttributes(
+    runner: QueryRunner,
+    user: UserRow,
+    identity: Identity,
+    copyEmail: boolean,
+    { displayName, fingerprint }: { displayName: string | null; fingerprint: string },
+  ): Promise<string | null> {
+    const asserted = copyEmail && identity.email !== null && identity.email !== user.email ? identity.email : null;
+    const rowChanges = displayName !== user.display_name || fingerprint !== user.sync_fingerprint;
+    const stored =
+      !rowChanges && (asserted === null || (await isEmailHeldByAnotherUser(runner, asserted, user.id)))
+        ? user.email
+        : await updateUserAttributes(runner, user.id, {
+            email: asserted ?? user.email,
+            emailUnlessHeld: asserted !== null,
+            displayName,
+            fingerprint,
+          });
+    if (asserted !== null && stored !== asserted) {
       this.logger.warn(
         `email_conflict: ${JSON.stringify(identity.username)} asserted an email another user holds; not copied`,
       );
-      return user.email;
     }
-    return identity.email;
+    return stored;
   }
 
   /** `identity`: what was asserted (a session carries only the stored external groups). */
