@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { firstLoginLoad, pinnedMethodUnavailable } from './pinned-load.js';
 import { GUARD_HEADERS, ServerProcess as Server } from './server-process.js';
 import type { ServerReply, TracedStatement } from './shared.js';
 import { spread, type Spread } from './statistics.js';
@@ -26,6 +27,8 @@ import { spread, type Spread } from './statistics.js';
  * to its bound; the embedded PGlite provisions about a third as fast, so fewer keep the run under 5 minutes.
  */
 const COLD_USERS = Number(process.env.BENCH_COLD_USERS ?? (process.env.DATABASE_URL ? 10_000 : 3_000));
+/** With wrk, the concurrent round runs for a time instead: about as many users on PostgreSQL here. */
+const COLD_SECONDS = Number(process.env.BENCH_COLD_SECONDS ?? (process.env.DATABASE_URL ? 12 : 8));
 const SERIAL_USERS = 300;
 const CONCURRENCY = 50;
 const COLD_GROUPS = 'staff,finance,ops';
@@ -57,7 +60,17 @@ export interface ColdPath {
   /** The embedded PGlite runs inside the server process, so its memory mixes with the cache's. */
   embedded: boolean;
   provisioning: { concurrency: number; users: number; usersPerSecond: number; failures: number }[];
-  memory: { heapBytes: number; rssBytes: number; cachedBefore: number; cachedAfter: number; distinctUsers: number };
+  memory: {
+    /** Heap the cached identities hold: after a full GC, with the cache full minus with it emptied. */
+    heldBytes: number;
+    heldIdentities: number;
+    /** Growth over the concurrent round, which also holds the connections the pool opened for it. */
+    heapBytes: number;
+    rssBytes: number;
+    cachedBefore: number;
+    cachedAfter: number;
+    distinctUsers: number;
+  };
   mapping: { changes: number; seenByNextRequest: number; nextRequestMs: Spread; cachedRequestMs: Spread };
   baseline: Baseline;
 }
@@ -115,6 +128,21 @@ export async function measureColdPath(): Promise<ColdPath> {
       [1, SERIAL_USERS],
       [CONCURRENCY, COLD_USERS],
     ] as const) {
+      if (concurrency === CONCURRENCY && pinnedMethodUnavailable() === null) {
+        const result = await firstLoginLoad({
+          url: server.url('/hello'),
+          seconds: COLD_SECONDS,
+          connections: CONCURRENCY,
+          prefix: `cold-${concurrency}-`,
+          groups: COLD_GROUPS,
+        });
+        // wrk stops counting at its deadline; the logins still under way at the server finish within a second.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const usersPerSecond = result.requests / result.seconds;
+        provisioning.push({ concurrency, users: result.requests, usersPerSecond, failures: result.failures });
+        console.log(`first logins at concurrency ${concurrency} (wrk): ${Math.round(usersPerSecond)} users/s`);
+        continue;
+      }
       let next = 0;
       let failures = 0;
       const [, elapsed] = await timed(() =>
@@ -137,10 +165,15 @@ export async function measureColdPath(): Promise<ColdPath> {
       console.log(`first logins at concurrency ${concurrency}: ${Math.round(users / (elapsed / 1000))} users/s`);
     }
     const filled = await server.ask('memory');
+    // What the cached identities hold: the heap with the cache full, then emptied (both after a full GC).
+    await server.ask('forget-identities');
+    const emptied = await server.ask('memory');
 
-    const appUsersPerSecond = provisioning.find((p) => p.concurrency === CONCURRENCY)!.usersPerSecond;
+    const concurrent = provisioning.find((p) => p.concurrency === CONCURRENCY)!;
+    const appUsersPerSecond = concurrent.usersPerSecond;
+    const concurrentUsers = concurrent.users;
     const comparison = env.DATABASE_URL
-      ? await pgbenchBaseline(env.DATABASE_URL, traced, COLD_USERS)
+      ? await pgbenchBaseline(env.DATABASE_URL, traced, concurrentUsers)
       : { unavailable: 'the pgbench comparison needs PostgreSQL: set DATABASE_URL' };
     const baselineResult: Baseline = {
       statements: traced.trace.length,
@@ -167,12 +200,14 @@ export async function measureColdPath(): Promise<ColdPath> {
       embedded: !serverUrl,
       provisioning,
       memory: {
+        heldBytes: filled.heapUsed! - emptied.heapUsed!,
+        heldIdentities: (filled.cachedIdentities ?? 0) - (emptied.cachedIdentities ?? 0),
         heapBytes: filled.heapUsed! - baseline!.heapUsed!,
         rssBytes: filled.rss! - baseline!.rss!,
         cachedBefore: baseline!.cachedIdentities ?? 0,
         cachedAfter: filled.cachedIdentities ?? 0,
         // The warm-up user, the traced one, and those of the two provisioning rounds.
-        distinctUsers: 2 + SERIAL_USERS + COLD_USERS,
+        distinctUsers: 2 + SERIAL_USERS + concurrentUsers,
       },
       mapping,
       baseline: baselineResult,

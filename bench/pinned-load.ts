@@ -140,3 +140,60 @@ export async function pinnedLoad(options: {
     cpuMicrosPerRequest: cpu / 1000 / Math.max(1, summary.requests),
   };
 }
+
+/** A new user on every request: `<prefix><n>`, its email and three groups. */
+const FIRST_LOGIN_SCRIPT = `
+local prefix = os.getenv("BENCH_USER_PREFIX")
+local groups = os.getenv("BENCH_GROUPS")
+local n = 0
+local failed = 0
+request = function()
+  n = n + 1
+  local name = prefix .. n
+  return wrk.format("GET", "/hello", { ["Remote-User"] = name, ["Remote-Email"] = name .. "@example.org",
+    ["Remote-Groups"] = groups })
+end
+function response(status, headers, body)
+  if status ~= 200 then failed = failed + 1 end
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests":%d,"micros":%d,"p50":%d,"p99":%d,"failed":%d,"errors":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    failed, e.connect + e.read + e.write + e.timeout))
+end
+`;
+
+/**
+ * First logins for `seconds` over `connections` connections, each request a user never seen before, from wrk
+ * (not pinned: the database needs both cores). A load generator in C leaves the cores to the server and the
+ * database, as pgbench does on the other side of the comparison; undici's fetch took a large share of them.
+ */
+export async function firstLoginLoad(options: {
+  url: string;
+  seconds: number;
+  connections: number;
+  prefix: string;
+  groups: string;
+}): Promise<{ requests: number; seconds: number; failures: number }> {
+  const file = join(mkdtempSync(join(tmpdir(), 'th-bench-wrk-')), 'first-logins.lua');
+  writeFileSync(file, FIRST_LOGIN_SCRIPT);
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      'wrk',
+      ['-t1', `-c${options.connections}`, `-d${Math.max(1, Math.round(options.seconds))}s`, '-s', file, options.url],
+      {
+        env: { ...process.env, BENCH_USER_PREFIX: options.prefix, BENCH_GROUPS: options.groups },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`))));
+  });
+  const line = output.split('\n').find((candidate) => candidate.startsWith('{"requests"'));
+  if (line === undefined) throw new Error(`wrk printed no summary: ${output}`);
+  const summary = JSON.parse(line) as { requests: number; micros: number; failed: number; errors: number };
+  return { requests: summary.requests, seconds: summary.micros / 1e6, failures: summary.failed + summary.errors };
+}

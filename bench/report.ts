@@ -131,7 +131,7 @@ export function renderReport(data: ReportData): string {
 
   const baselineRatio = cold.baseline.ratio;
   const grown = Math.max(1, cold.memory.cachedAfter - cold.memory.cachedBefore);
-  const heapPerIdentity = cold.embedded ? null : cold.memory.heapBytes / grown;
+  const heapPerIdentity = cold.embedded ? null : cold.memory.heldBytes / Math.max(1, cold.memory.heldIdentities);
   const concurrent = cold.provisioning.find((p) => p.concurrency === 50);
 
   const lines = [
@@ -159,7 +159,7 @@ export function renderReport(data: ReportData): string {
         ? `not measured: ${cold.baseline.unavailable ?? 'needs DATABASE_URL'}`
         : `${fixed(baselineRatio, 2)} (${Math.round(cold.baseline.appUsersPerSecond ?? 0)} users/s vs ${Math.round(cold.baseline.pgbenchTps ?? 0)} tps), ${verdict(baselineRatio, 0.5)}`
     } | | ≥ 0.5 |`,
-    `| heap per cached identity (after a full GC, ${grown.toLocaleString('en')} identities) | ${
+    `| heap per cached identity (after a full GC: the cache full minus emptied, ${cold.memory.heldIdentities.toLocaleString('en')} identities) | ${
       heapPerIdentity === null
         ? 'not measured: the embedded database shares the heap (set DATABASE_URL)'
         : `${fixed(heapPerIdentity / 1024, 2)} KB, ${verdict(heapPerIdentity / 1024, 0.5, true)}`
@@ -247,7 +247,8 @@ export function renderReport(data: ReportData): string {
     `Identity cache: ${cold.memory.cachedAfter} cached identities after ${cold.memory.distinctUsers} distinct users (bound ${data.cacheBound}; ${cold.memory.cachedBefore} before). ` +
       (cold.embedded
         ? `Heap growth ${fixed(cold.memory.heapBytes / 2 ** 20, 1)} MiB, which includes the embedded database's (run with DATABASE_URL for the cache alone).`
-        : `Heap growth after a full GC ${fixed(cold.memory.heapBytes / 2 ** 20, 1)} MiB: ${fixed(cold.memory.heapBytes / grown, 0)} bytes per cached identity; RSS ${fixed(cold.memory.rssBytes / 2 ** 20, 1)} MiB.`),
+        : `After a full GC the full cache held ${fixed(cold.memory.heldBytes / 2 ** 20, 2)} MiB of heap more than the emptied one: ${fixed(cold.memory.heldBytes / Math.max(1, cold.memory.heldIdentities), 0)} bytes per cached identity. ` +
+          `The heap grew by ${fixed(cold.memory.heapBytes / 2 ** 20, 1)} MiB over the concurrent round (${fixed(cold.memory.heapBytes / grown, 0)} bytes per identity cached in it; this also holds the connections the pool opened for the round and code compiled meanwhile), RSS by ${fixed(cold.memory.rssBytes / 2 ** 20, 1)} MiB.`),
     '',
     `Group-mapping change through the admin API (${cold.mapping.changes} changes): the user's next request carried the new groups ${cold.mapping.seenByNextRequest} times out of ${cold.mapping.changes}; that request took ${millis(cold.mapping.nextRequestMs)}, a cached request ${millis(cold.mapping.cachedRequestMs)}.`,
     '',

@@ -164,6 +164,8 @@ function assertionOptions() {
 interface Caches {
   identities: () => number | undefined;
   sessions: () => number | undefined;
+  /** Drops every cached user (UserSyncService.invalidate). */
+  forget: () => void;
 }
 
 function answer(request: ServerRequest, caches: Caches): ServerReply {
@@ -189,6 +191,10 @@ function answer(request: ServerRequest, caches: Caches): ServerReply {
     const trace = counter.trace ?? [];
     counter.trace = undefined;
     return { trace };
+  }
+  if (request === 'forget-identities') {
+    caches.forget();
+    return {};
   }
   if (request === 'memory') {
     (globalThis as { gc?: () => void }).gc?.();
@@ -220,7 +226,7 @@ async function profile(request: 'profile-start' | 'profile-stop'): Promise<Serve
 async function main(): Promise<void> {
   const [variant = 'none', adapter = 'express', portText = '0'] = process.argv.slice(2);
   const port = Number(portText);
-  const caches: Caches = { identities: () => undefined, sessions: () => undefined };
+  const caches: Caches = { identities: () => undefined, sessions: () => undefined, forget: () => undefined };
   process.on('message', (request: ServerRequest) => {
     if (request === 'profile-start' || request === 'profile-stop') {
       void profile(request).then((reply) => process.send?.(reply));
@@ -244,6 +250,7 @@ async function main(): Promise<void> {
   if (variant === 'guard' || variant === 'cold' || variant === 'session' || variant === 'assertion') {
     const sync = app.get(UserSyncService);
     caches.identities = () => sync.cachedIdentityCount;
+    caches.forget = () => sync.invalidate();
   }
   if (variant === 'session') {
     const sessions = app.get(SessionStore);

@@ -15,7 +15,15 @@ export const ASSERTION = {
 
 /** What the driver asks a server process over the IPC channel. */
 export type ServerRequest =
-  'cpu' | 'stats' | 'reset' | 'memory' | 'profile-start' | 'profile-stop' | 'trace-start' | 'trace-stop';
+  | 'cpu'
+  | 'stats'
+  | 'reset'
+  | 'memory'
+  | 'forget-identities'
+  | 'profile-start'
+  | 'profile-stop'
+  | 'trace-start'
+  | 'trace-stop';
 
 /** One database statement as the server ran it: its text and its parameters (as sent over IPC, JSON). */
 export interface TracedStatement {
