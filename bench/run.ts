@@ -5,7 +5,7 @@
  * propagation of a change between instances (bench/propagation.ts). Writes bench/results/latest.md and
  * bench/results/throughput.svg (bench/report.ts).
  *
- * Settings: BENCH_SECONDS (per process and round, default 1), BENCH_ROUNDS (5), BENCH_WARMUP (seconds, 2),
+ * Settings: BENCH_SECONDS (per process and round, default 1), BENCH_ROUNDS (4), BENCH_WARMUP (seconds, 1),
  * BENCH_CONNECTIONS (50), BENCH_COPIES (processes per variant, 2), BENCH_VARIANTS (comma-separated subset of
  * raw,none,noop,guard,jwt,session,assertion), BENCH_ADAPTERS (express,fastify), BENCH_COLD_USERS; DATABASE_URL
  * for the cold path, the PostgreSQL baseline and propagation on a PostgreSQL server (else the embedded PGlite).
@@ -28,8 +28,8 @@ const CACHE_BOUND = 10_000;
 
 const settings: SteadyStateSettings = {
   seconds: Number(process.env.BENCH_SECONDS ?? 1),
-  warmupSeconds: Number(process.env.BENCH_WARMUP ?? 2),
-  rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+  warmupSeconds: Number(process.env.BENCH_WARMUP ?? 1),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 4),
   connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
   copies: Number(process.env.BENCH_COPIES ?? 2),
 };
