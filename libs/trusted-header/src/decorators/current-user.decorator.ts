@@ -11,7 +11,7 @@ export const CurrentUser = createParamDecorator(
   (field: keyof AuthenticatedUser | undefined, context: ExecutionContext) => {
     const user =
       context.getType() === 'http'
-        ? context.switchToHttp().getRequest<{ user?: AuthenticatedUser }>().user
+        ? context.getArgByIndex<{ user?: AuthenticatedUser }>(0).user
         : admittedUserOf(context);
     return field ? user?.[field] : user;
   },

@@ -44,6 +44,7 @@ function http(handler: keyof Routes, controller: typeof Routes = Routes): Execut
     getHandler: () => Routes.prototype[handler],
     getClass: () => controller,
     getArgs: () => [request, {}],
+    getArgByIndex: (index: number) => [request, {}][index],
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => ({}) }),
   } as unknown as ExecutionContext;
 }

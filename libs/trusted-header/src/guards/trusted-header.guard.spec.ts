@@ -63,6 +63,7 @@ function context(
     getHandler: () => Handlers.prototype[handler],
     getClass: () => controller,
     getArgs: () => args,
+    getArgByIndex: (index: number) => args[index],
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => undefined }),
   } as unknown as ExecutionContext;
 }
