@@ -271,9 +271,9 @@ export function renderChart(data: ReportData): string {
       };
     }),
   );
-  const width = 1000;
+  const width = 1120;
   const rowHeight = 26;
-  const left = 360;
+  const left = 480;
   const panel = 280;
   const top = 50;
   const maxRate = Math.max(...rows.map((r) => r.requestsPerSecond));
