@@ -66,8 +66,8 @@ export interface LoadResult {
   cpuMicrosPerRequest: number;
 }
 
-/** Counts responses other than 200; `done` prints one JSON line. */
-const SCRIPT = `
+/** Counts responses other than 200; `done` prints one JSON line (WrkSummary). Ends every script here. */
+const SUMMARY = `
 local failed = 0
 function response(status, headers, body)
   if status ~= 200 then failed = failed + 1 end
@@ -80,11 +80,80 @@ function done(summary, latency, requests)
 end
 `;
 
-let scriptFile: string | undefined;
+/** A new user on every request: `<prefix><n>`, its email and three groups. */
+const FIRST_LOGIN_REQUEST = `
+local prefix = os.getenv("BENCH_USER_PREFIX")
+local groups = os.getenv("BENCH_GROUPS")
+local n = 0
+request = function()
+  n = n + 1
+  local name = prefix .. n
+  return wrk.format("GET", "/hello", { ["Remote-User"] = name, ["Remote-Email"] = name .. "@example.org",
+    ["Remote-Groups"] = groups })
+end
+`;
+
+interface WrkSummary {
+  requests: number;
+  micros: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  errors: number;
+}
+
+let scripts: { steady: string; firstLogins: string } | undefined;
+
+/** The Lua scripts, written once per run. */
+function scriptFiles(): { steady: string; firstLogins: string } {
+  if (scripts === undefined) {
+    const directory = mkdtempSync(join(tmpdir(), 'th-bench-wrk-'));
+    scripts = { steady: join(directory, 'steady.lua'), firstLogins: join(directory, 'first-logins.lua') };
+    writeFileSync(scripts.steady, SUMMARY);
+    writeFileSync(scripts.firstLogins, FIRST_LOGIN_REQUEST + SUMMARY);
+  }
+  return scripts;
+}
+
+/** Runs wrk (one thread) for whole seconds, its wrk's unit, and reads the script's summary line. */
+async function runWrk(options: {
+  core?: number;
+  connections: number;
+  seconds: number;
+  script: string;
+  headers?: Record<string, string>;
+  env?: NodeJS.ProcessEnv;
+  url: string;
+}): Promise<WrkSummary> {
+  const wrk = [
+    'wrk',
+    '-t1',
+    `-c${options.connections}`,
+    `-d${Math.max(1, Math.round(options.seconds))}s`,
+    '-s',
+    options.script,
+    ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
+    options.url,
+  ];
+  const [command, ...args] = options.core === undefined ? wrk : ['taskset', '--cpu-list', String(options.core), ...wrk];
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(command!, args, {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`))));
+  });
+  const line = output.split('\n').find((candidate) => candidate.startsWith('{"requests"'));
+  if (line === undefined) throw new Error(`wrk printed no summary: ${output}`);
+  return JSON.parse(line) as WrkSummary;
+}
 
 /**
- * Loads the server `pid` for `seconds` (whole seconds: wrk's unit) over `connections` connections from
- * CLIENT_CORE, and divides the server's CPU time over the run by the responses.
+ * Loads the server `pid` for `seconds` over `connections` connections from CLIENT_CORE, and divides the
+ * server's CPU time over the run by the responses.
  */
 export async function pinnedLoad(options: {
   url: string;
@@ -93,43 +162,9 @@ export async function pinnedLoad(options: {
   seconds: number;
   connections: number;
 }): Promise<LoadResult> {
-  scriptFile ??= join(mkdtempSync(join(tmpdir(), 'th-bench-wrk-')), 'stop-after.lua');
-  writeFileSync(scriptFile, SCRIPT);
-  const headerArguments = Object.entries(options.headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
   const before = cpuTimeNs(options.pid);
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(
-      'taskset',
-      [
-        '--cpu-list',
-        String(CLIENT_CORE),
-        'wrk',
-        '-t1',
-        `-c${options.connections}`,
-        `-d${Math.max(1, Math.round(options.seconds))}s`,
-        '-s',
-        scriptFile!,
-        ...headerArguments,
-        options.url,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let text = '';
-    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`))));
-  });
+  const summary = await runWrk({ ...options, core: CLIENT_CORE, script: scriptFiles().steady });
   const cpu = cpuTimeNs(options.pid) - before;
-  const line = output.split('\n').find((candidate) => candidate.startsWith('{"requests"'));
-  if (line === undefined) throw new Error(`wrk printed no summary: ${output}`);
-  const summary = JSON.parse(line) as {
-    requests: number;
-    micros: number;
-    p50: number;
-    p99: number;
-    failed: number;
-    errors: number;
-  };
   return {
     requests: summary.requests,
     seconds: summary.micros / 1e6,
@@ -140,29 +175,6 @@ export async function pinnedLoad(options: {
     cpuMicrosPerRequest: cpu / 1000 / Math.max(1, summary.requests),
   };
 }
-
-/** A new user on every request: `<prefix><n>`, its email and three groups. */
-const FIRST_LOGIN_SCRIPT = `
-local prefix = os.getenv("BENCH_USER_PREFIX")
-local groups = os.getenv("BENCH_GROUPS")
-local n = 0
-local failed = 0
-request = function()
-  n = n + 1
-  local name = prefix .. n
-  return wrk.format("GET", "/hello", { ["Remote-User"] = name, ["Remote-Email"] = name .. "@example.org",
-    ["Remote-Groups"] = groups })
-end
-function response(status, headers, body)
-  if status ~= 200 then failed = failed + 1 end
-end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('{"requests":%d,"micros":%d,"p50":%d,"p99":%d,"failed":%d,"errors":%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    failed, e.connect + e.read + e.write + e.timeout))
-end
-`;
 
 /**
  * First logins for `seconds` over `connections` connections, each request a user never seen before, from wrk
@@ -176,24 +188,10 @@ export async function firstLoginLoad(options: {
   prefix: string;
   groups: string;
 }): Promise<{ requests: number; seconds: number; failures: number }> {
-  const file = join(mkdtempSync(join(tmpdir(), 'th-bench-wrk-')), 'first-logins.lua');
-  writeFileSync(file, FIRST_LOGIN_SCRIPT);
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(
-      'wrk',
-      ['-t1', `-c${options.connections}`, `-d${Math.max(1, Math.round(options.seconds))}s`, '-s', file, options.url],
-      {
-        env: { ...process.env, BENCH_USER_PREFIX: options.prefix, BENCH_GROUPS: options.groups },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let text = '';
-    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`))));
+  const summary = await runWrk({
+    ...options,
+    script: scriptFiles().firstLogins,
+    env: { BENCH_USER_PREFIX: options.prefix, BENCH_GROUPS: options.groups },
   });
-  const line = output.split('\n').find((candidate) => candidate.startsWith('{"requests"'));
-  if (line === undefined) throw new Error(`wrk printed no summary: ${output}`);
-  const summary = JSON.parse(line) as { requests: number; micros: number; failed: number; errors: number };
   return { requests: summary.requests, seconds: summary.micros / 1e6, failures: summary.failed + summary.errors };
 }

@@ -11,7 +11,7 @@
 import { profileShare, type ProfileShare } from './profile.js';
 import { CLIENT_CORE, pin, pinnedLoad, SERVER_CORE, type LoadResult } from './pinned-load.js';
 import { REQUEST_HEADERS, ServerProcess as Server, type Adapter } from './server-process.js';
-import type { ServerReply } from './shared.js';
+import { ASSERTION, type ServerReply } from './shared.js';
 import {
   checkAssertion,
   checkSessionCookie,
@@ -21,7 +21,6 @@ import {
   type Headers,
   type Variant,
 } from './variants.js';
-import { ASSERTION } from './shared.js';
 
 export interface SteadyStateSettings {
   /** Seconds of load of each process per round, and of its warm-up. */

@@ -1,22 +1,11 @@
 import net from 'node:net';
 import { ChangeListener } from 'nestjs-trusted-header/building-blocks';
 import pg from 'pg';
-import type { RawResponse } from './support/raw-request.js';
+import { identity, SESSION_COOKIE, sessionTokenOf } from './support/session-requests.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { createTestDatabase, describeWithConcurrentDatabase, type TestDatabase } from './support/test-database.js';
 
-type Header = [string, string];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const identity = (user: string, groups = ''): Header[] => [
-  ['Remote-User', user],
-  ['Remote-Groups', groups],
-];
-const COOKIE = '__Host-trusted_header_session';
-const sessionTokenOf = (response: RawResponse): string => {
-  const line = response.headerLines.find(([name, value]) => name === 'set-cookie' && value.startsWith(`${COOKIE}=`));
-  if (!line) throw new Error('no session cookie set');
-  return line[1].slice(COOKIE.length + 1).split(';')[0]!;
-};
 
 /**
  * A TCP relay to PostgreSQL that can go silent: it keeps both sockets open but forwards nothing more, as a
@@ -96,7 +85,7 @@ describeWithConcurrentDatabase('attack: a listener connection that dies silently
   it('notices that its listener hears nothing any more, instead of serving a disabled user for the TTL', async () => {
     const name = 'silent-victim';
     const token = sessionTokenOf(await a.request('/me', identity(name)));
-    const victim = () => a.request('/me', [...identity(name), ['Cookie', `${COOKIE}=${token}`]]);
+    const victim = () => a.request('/me', [...identity(name), ['Cookie', `${SESSION_COOKIE}=${token}`]]);
     expect((await victim()).status).toBe(200);
 
     relay.goSilent();

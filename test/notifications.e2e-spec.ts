@@ -4,10 +4,9 @@ import { openDatabase } from '../apps/reference-app/src/database/open-database.j
 import type { HttpAdapterName } from '../apps/reference-app/src/config/app-config.js';
 import { freePort } from './support/free-port.js';
 import type { RawResponse } from './support/raw-request.js';
+import { identity, SESSION_COOKIE, sessionTokenOf, type Header } from './support/session-requests.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { createTestDatabase, describeWithConcurrentDatabase, type TestDatabase } from './support/test-database.js';
-
-type Header = [string, string];
 
 /** A change must show on the other instance within this; the cache TTL is an hour, so only a notice explains it. */
 const PROPAGATION_BOUND_MS = 1000;
@@ -22,16 +21,6 @@ const jsonHeaders = (body: object | undefined): Header[] =>
         ['Content-Length', String(Buffer.byteLength(JSON.stringify(body)))],
       ];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const identity = (user: string, groups = ''): Header[] => [
-  ['Remote-User', user],
-  ['Remote-Groups', groups],
-];
-const COOKIE = '__Host-trusted_header_session';
-const sessionTokenOf = (response: RawResponse): string => {
-  const line = response.headerLines.find(([name, value]) => name === 'set-cookie' && value.startsWith(`${COOKIE}=`));
-  if (!line) throw new Error('no session cookie set');
-  return line[1].slice(COOKIE.length + 1).split(';')[0]!;
-};
 
 /** Polls every 50 ms until `done` holds; returns how long that took, or fails after POLL_GIVE_UP_MS. */
 async function timeUntil(done: () => Promise<boolean>): Promise<number> {
@@ -105,7 +94,7 @@ describeWithConcurrentDatabase('change notifications across instances', () => {
      */
     const browserOn = async (api: TestApp, name: string, groups = '') => {
       const token = sessionTokenOf(await api.request('/me', identity(name, groups)));
-      return () => api.request('/me', [...identity(name, groups), ['Cookie', `${COOKIE}=${token}`]]);
+      return () => api.request('/me', [...identity(name, groups), ['Cookie', `${SESSION_COOKIE}=${token}`]]);
     };
     const expectOk = (response: RawResponse, status = 200) => {
       if (response.status !== status) throw new Error(`${response.status} ${response.text}`);
@@ -156,7 +145,7 @@ describeWithConcurrentDatabase('change notifications across instances', () => {
     it('a user that a login on A rewrote (new email and groups) shows so in B’s sessions within a second', async () => {
       const name = `sync-${adapterB}`;
       const token = sessionTokenOf(await b.request('/me', identity(name, 'old-group')));
-      const cookie: Header[] = [['Cookie', `${COOKIE}=${token}`]];
+      const cookie: Header[] = [['Cookie', `${SESSION_COOKIE}=${token}`]];
       expect((await b.request('/me', cookie)).body).toMatchObject({ email: null, externalGroups: ['old-group'] });
       const rewrite = await a.request('/me', [...identity(name, 'new-group'), ['Remote-Email', `${name}@example.org`]]);
       expectOk(rewrite);
@@ -171,7 +160,7 @@ describeWithConcurrentDatabase('change notifications across instances', () => {
     it('sessions revoked through A (admin) and ended on A (logout) are refused by B', async () => {
       const name = `sam-${adapterB}`;
       const token = sessionTokenOf(await b.request('/me', identity(name)));
-      const cookie: Header[] = [['Cookie', `${COOKIE}=${token}`]];
+      const cookie: Header[] = [['Cookie', `${SESSION_COOKIE}=${token}`]];
       expectOk(await b.request('/me', cookie));
       expectOk(await b.request('/me', cookie));
       expectOk(await adminCall('DELETE', `/admin/users/${await userId(name)}/sessions`), 200);
@@ -179,7 +168,7 @@ describeWithConcurrentDatabase('change notifications across instances', () => {
       expect(elapsed).toBeLessThan(PROPAGATION_BOUND_MS);
 
       const again = sessionTokenOf(await b.request('/me', identity(name)));
-      const second: Header[] = [['Cookie', `${COOKIE}=${again}`]];
+      const second: Header[] = [['Cookie', `${SESSION_COOKIE}=${again}`]];
       expectOk(await b.request('/me', second));
       const logout = await a.request('/auth/logout', second, { method: 'POST' });
       expect(logout.status).toBe(204);
