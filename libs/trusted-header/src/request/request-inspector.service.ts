@@ -31,14 +31,14 @@ interface RequestState {
 }
 
 /**
- * Where a request's state lives: on the Node request itself, under a symbol only this module holds (no header,
- * body or JSON can name it, and a plain object never passes incomingMessageOf). Not in a WeakMap beside the
- * request: every entry keyed by a short-lived object is an ephemeron the garbage collector must process, and in
- * the pinned benchmark that cost 3.3 µs per request on Fastify, more than all the library's own work.
+ * Where a request's state lives: on the Node request itself, under a symbol each inspector makes for itself (no
+ * header, body or JSON can name it, a plain object never passes incomingMessageOf, and two library instances
+ * that see one request, each with its own trust list, never read each other's decision). Not in a WeakMap
+ * beside the request: every entry keyed by a short-lived object is an ephemeron the garbage collector must
+ * process, and in the pinned benchmark that cost 3.3 µs per request on Fastify, more than all the library's
+ * own work.
  */
-const STATE: unique symbol = Symbol('trusted-header:request-state');
-
-type InspectedMessage = IncomingMessage & { [STATE]?: RequestState };
+type InspectedMessage = IncomingMessage & Record<symbol, RequestState | undefined>;
 
 /**
  * Node keeps only the first `maxHeadersCount` header lines (1000 by default) and drops the rest without an
@@ -124,6 +124,8 @@ export class RequestInspector {
   private readonly untrustedWarnings: LogThrottle;
   private readonly untrustedWarningBudget = new LogBudget(10, 1_000);
   private readonly keepsResponses: boolean;
+  /** This inspector's key for the state it keeps on each request (see InspectedMessage). */
+  private readonly stateKey = Symbol('trusted-header:request-state');
   /** Client-certificate checks of each profile, compiled on the first report (never on the request path). */
   private certificateChecks?: readonly (ClientCertificateCheck | null)[];
 
@@ -177,7 +179,7 @@ export class RequestInspector {
     if (reply !== undefined && reply !== null) return reply;
     const message = incomingMessageOf(request);
     if (message === undefined) return undefined;
-    return (message as { res?: unknown }).res ?? (message as InspectedMessage)[STATE]?.response;
+    return (message as { res?: unknown }).res ?? (message as InspectedMessage)[this.stateKey]?.response;
   }
 
   /**
@@ -194,8 +196,9 @@ export class RequestInspector {
       : this.profiles[state.profileIndex]!.readIdentity(message.rawHeaders));
   }
 
-  private stateOf(message: InspectedMessage): RequestState {
-    let state = message[STATE];
+  private stateOf(request: IncomingMessage): RequestState {
+    const message = request as InspectedMessage;
+    let state = message[this.stateKey];
     if (state === undefined) {
       const peer = message.socket?.remoteAddress;
       // The secret is read by the selection and removed right after, whether it matched or not.
@@ -229,7 +232,7 @@ export class RequestInspector {
         identity: undefined,
         response: undefined,
       };
-      message[STATE] = state;
+      message[this.stateKey] = state;
     }
     return state;
   }
