@@ -63,6 +63,8 @@ export function resolveAssertion(given: AssertionProfileOptions, context: Assert
   if (issuer === undefined) fail('assertion.issuer', undefined, 'is required: tokens of any other issuer are refused');
   // `profile:` names the namespace of header subjects; an issuer spelled so would share their accounts.
   if (issuer!.startsWith('profile:')) fail('assertion.issuer', issuer, 'must not start with profile:');
+  // Accounts keep the issuer beside the subject (subject_issuer, 255 characters): a longer one could never be saved.
+  if (issuer!.length > 255) fail('assertion.issuer', issuer, 'must be at most 255 characters');
 
   const audience = audiences(given.audience, fail);
   const algorithms = resolveAlgorithms(

@@ -142,6 +142,14 @@ describe('trust profiles: signed assertions', () => {
     ).toBe('AUTH_PROXY_JWT_AUDIENCE');
   });
 
+  it('refuses an issuer longer than the 255 characters an account keeps of it', () => {
+    const issuer = (length: number) => `https://idp.example.com/${'x'.repeat(length - 24)}`;
+    expect(() => resolveTrustedHeaderOptions({ assertion: { ...base, issuer: issuer(255) } })).not.toThrow();
+    const error = errorOf({ assertion: { ...base, issuer: issuer(256) } });
+    expect(error.setting).toBe('option assertion.issuer');
+    expect(error.message).toMatch(/at most 255 characters/);
+  });
+
   it('fetches keys over https only, or plain http from this machine', () => {
     expect(
       errorOf({ assertion: { ...base, publicKeyFile: undefined, jwksUrl: 'http://keys.example.com/jwks' } }).setting,
