@@ -21,6 +21,7 @@ import { NO_METRICS, TrustedHeaderMetrics } from '../observability/trusted-heade
 import { UserSyncService } from '../sync/user-sync.service.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import { newSessionToken, sessionTokenHash } from './session-token.js';
+import { EXPIRING_CACHE } from '../common/expiring-cache.js';
 
 /** last_seen_at is written at most this often per session and instance. */
 export const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
@@ -82,7 +83,7 @@ export class SessionStore {
     this.settings = options.session;
     this.cache =
       options.session !== null && options.cacheMaxEntries > 0 && options.syncTtlMs > 0
-        ? new LRUCache({ max: options.cacheMaxEntries, ttl: options.syncTtlMs, ttlAutopurge: false })
+        ? new LRUCache({ max: options.cacheMaxEntries, ttl: options.syncTtlMs, ...EXPIRING_CACHE })
         : null;
     userSync.onInvalidate((userIds) => (userIds === undefined ? this.invalidate() : this.forgetUsers(userIds)));
   }

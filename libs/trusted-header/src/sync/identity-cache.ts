@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Identity } from '../identity/identity.js';
 import { accountKey, frozenIdentity, sameIdentity } from './fingerprint.js';
+import { EXPIRING_CACHE } from '../common/expiring-cache.js';
 
 /** Most header variants (identities differing in email, name or groups) remembered per user. */
 const MAX_VARIANTS_PER_USER = 8;
@@ -45,7 +46,7 @@ export class IdentityCache<T> {
       maxSize: maxEntries,
       sizeCalculation: (entry) => (isMany(entry) ? entry.length : 1),
       ttl: ttlMs,
-      ttlAutopurge: false,
+      ...EXPIRING_CACHE,
     });
   }
 

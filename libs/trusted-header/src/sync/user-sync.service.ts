@@ -27,6 +27,7 @@ import { accountKey, groupsFingerprint, identityCacheKey } from './fingerprint.j
 import { IdentityCache } from './identity-cache.js';
 import { SharedLoads } from '../common/shared-loads.js';
 import { lockAccount, readAccount, usernameTaken } from './user-accounts.js';
+import { EXPIRING_CACHE } from '../common/expiring-cache.js';
 
 /** A disabled user, by id: a change announced for that user finds what is remembered of it. */
 class DisabledUser {
@@ -111,7 +112,7 @@ export class UserSyncService {
         : null;
     this.byId =
       options.session !== null && options.cacheMaxEntries > 0 && options.syncTtlMs > 0
-        ? new LRUCache({ max: options.cacheMaxEntries, ttl: options.syncTtlMs, ttlAutopurge: false })
+        ? new LRUCache({ max: options.cacheMaxEntries, ttl: options.syncTtlMs, ...EXPIRING_CACHE })
         : null;
   }
 
