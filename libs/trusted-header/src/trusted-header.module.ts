@@ -88,9 +88,9 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
   /**
    * Inspects every request before routing, so identity headers of untrusted peers are gone before any guard or
    * handler runs. On Express this is a native middleware, on Fastify a listener ahead of Fastify's own on the
-   * server (an onRequest hook when sessions need the reply), registered here, before any route: Nest's route-wide middleware costs a path match and a wrapper per request (on Fastify it goes
-   * through @fastify/middie, which cost about a quarter of the throughput in the benchmark). Other adapters get
-   * a Nest middleware.
+   * server (an onRequest hook when sessions need the reply), registered here, before any route: Nest's
+   * route-wide middleware costs a path match and a wrapper per request (on Fastify it goes through
+   * @fastify/middie). Other adapters get a Nest middleware. docs/performance.md has the measurements.
    */
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost?.httpAdapter;
@@ -109,10 +109,9 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
       }>();
       if (this.options.session === null) {
         // Before Fastify sees the request at all: a listener put ahead of Fastify's on the server's 'request'
-        // event. An onRequest hook makes Fastify run its hook chain (closures per request) on every request,
-        // which measured 2 % of the CPU per request of a guarded route.
-        // Fastify's own server handles every request it routes (serverFactory's too); inject() makes requests
-        // no Node server made, which are never trusted (incomingMessageOf).
+        // event, where an onRequest hook would make Fastify run its hook chain on every request. Fastify's own
+        // server carries every request it routes (serverFactory's too); inject() makes requests no Node server
+        // made, which are never trusted (incomingMessageOf).
         (adapter!.getHttpServer() as EventEmitter).prependListener('request', (request: unknown) => {
           this.inspector.inspect(request);
         });
