@@ -1,4 +1,3 @@
-import type { EventEmitter } from 'node:events';
 import { Logger, Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
@@ -87,10 +86,10 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
 
   /**
    * Inspects every request before routing, so identity headers of untrusted peers are gone before any guard or
-   * handler runs. On Express this is a native middleware, on Fastify a listener ahead of Fastify's own on the
-   * server (an onRequest hook when sessions need the reply), registered here, before any route: Nest's
-   * route-wide middleware costs a path match and a wrapper per request (on Fastify it goes through
-   * @fastify/middie). Other adapters get a Nest middleware. docs/performance.md has the measurements.
+   * handler runs. On Express and Fastify this is a native middleware / onRequest hook, registered here, before
+   * any route: Nest's route-wide middleware costs a path match and a wrapper per request (on Fastify it goes
+   * through @fastify/middie, which cost about a quarter of the throughput in the benchmark). Other adapters get
+   * a Nest middleware.
    */
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost?.httpAdapter;
@@ -108,12 +107,9 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
         decorateRequest(name: string, value: null): void;
       }>();
       if (this.options.session === null) {
-        // Before Fastify sees the request at all: a listener put ahead of Fastify's on the server's 'request'
-        // event, where an onRequest hook would make Fastify run its hook chain on every request. Fastify's own
-        // server carries every request it routes (serverFactory's too); inject() makes requests no Node server
-        // made, which are never trusted (incomingMessageOf).
-        (adapter!.getHttpServer() as EventEmitter).prependListener('request', (request: unknown) => {
+        fastify.addHook('onRequest', (request, _reply, done) => {
           this.inspector.inspect(request);
+          done();
         });
       } else {
         // Sessions set cookies, also through AuthGuard('trusted-header'), which hands the strategy only the
