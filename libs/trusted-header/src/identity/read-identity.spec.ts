@@ -836,3 +836,82 @@ describe('compileIdentityReader: properties', () => {
     );
   });
 });
+
+/**
+ * The plain reading of the header-name rules, with none of the reader's shortcuts (length and first-letter
+ * filters, exact spellings compared before lower-casing): every name lower-cased, then an identity header, a
+ * Connection line or a twin. Answers the name-level rejection, or null when the names pass.
+ */
+function nameVerdict(names: readonly string[], rawHeaders: readonly string[]): RejectionReason | null {
+  const twinKeyOf = (name: string) => name.toLowerCase().replace(/[_.]/g, '-');
+  const keys = names.map(twinKeyOf);
+  const seen = new Set<number>();
+  let hopByHop = false;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const lower = rawHeaders[i]!.toLowerCase();
+    const index = names.findIndex((name) => name.toLowerCase() === lower);
+    if (index >= 0) {
+      if (seen.has(index)) return 'duplicate_header';
+      seen.add(index);
+    } else if (lower === 'connection') {
+      hopByHop ||= rawHeaders[i + 1]!.split(',').some((token) => keys.includes(twinKeyOf(token.trim())));
+    } else if (keys.includes(twinKeyOf(lower))) {
+      return 'header_twin';
+    }
+  }
+  return hopByHop ? 'hop_by_hop_header' : null;
+}
+
+describe('compileIdentityReader: header names against the plain model', () => {
+  const NAME_LEVEL: readonly RejectionReason[] = ['duplicate_header', 'header_twin', 'hop_by_hop_header'];
+  /** Configurations with and without separators, in several casings, of different and of equal lengths. */
+  const configured = fc.record({
+    user: fc.constantFrom('Remote-User', 'X_Remote_User', 'remote.user', 'X-AUTH-USER', 'Cf-User'),
+    email: fc.constantFrom('Remote-Email', 'X-Remote-Email', 'REMOTE_EMAIL', 'Mail'),
+    name: fc.constantFrom('Remote-Name', 'X.Remote.Name', 'Display-Name'),
+    groups: fc.constantFrom('Remote-Groups', 'X_Remote_Groups', 'Groups', '-Groups'),
+  });
+  /** A spelling of a name: its letters in any case, and any of `-`, `_`, `.` wherever it has one of them. */
+  const respelled = (name: string) =>
+    fc
+      .tuple(fc.mixedCase(fc.constant(name)), fc.array(fc.constantFrom('-', '_', '.'), { minLength: name.length }))
+      .map(([cased, separators]) => [...cased].map((c, i) => ('-_.'.includes(c) ? separators[i]! : c)).join(''));
+  /** Names near the identity headers: same length, same first letter, one letter changed. */
+  const near = (name: string) =>
+    fc
+      .integer({ min: 1, max: name.length - 1 })
+      .map((at) => `${name.slice(0, at)}${name[at] === 'q' ? 'z' : 'q'}${name.slice(at + 1)}`);
+
+  it('rejects exactly what the plain model rejects, for any configured names and any spelling on the wire', () => {
+    fc.assert(
+      fc.property(
+        configured.chain((headers) => {
+          const names = [headers.user, headers.email, headers.name, headers.groups];
+          const name = fc.oneof(
+            fc.constantFrom(...names).chain(respelled),
+            fc.constantFrom(...names).chain(near),
+            respelled('Connection'),
+            fc.constantFrom('Host', 'Authorization', 'Accept', 'Cookie', 'Remote-Userx', 'connectio'),
+          );
+          const value = fc.oneof(
+            fc.constantFrom('alice', 'keep-alive', 'close', ''),
+            fc.array(fc.oneof(name, fc.constant(' ')), { minLength: 1, maxLength: 3 }).map((parts) => parts.join(',')),
+          );
+          return fc.tuple(fc.constant(headers), fc.array(fc.tuple(name, value), { maxLength: 8 }));
+        }),
+        ([headers, pairs]) => {
+          const rawHeaders = pairs.flat();
+          const result = compileIdentityReader({ ...RULES, headers })(rawHeaders);
+          const names = [headers.user, headers.email, headers.name, headers.groups];
+          const expected = nameVerdict(names, rawHeaders);
+          if (expected === null) {
+            expect(result.kind === 'rejected' && NAME_LEVEL.includes(result.reason)).toBe(false);
+          } else {
+            expect(result).toMatchObject({ kind: 'rejected', reason: expected });
+          }
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+});

@@ -35,53 +35,43 @@ function reject(reason: Extract<IdentityResult, { kind: 'rejected' }>['reason'],
 export function compileIdentityReader(rules: IdentityRules): IdentityReader {
   loadUnicodeSecurityData();
   const { exact, twins, twinLengths } = indexHeaderNames(rules);
-  // Only names as long as an identity header (its twins have the same length) or as `connection` can matter;
-  // the others (host, accept, cookie, ...) are skipped without being lower-cased. Lower-casing never changes
-  // the length of a name that could still match: header names are ASCII tokens.
-  const relevantLengths = new Set([...twinLengths, 'connection'.length]);
-  // With a configured name such as X_Remote_User, the plain X-Remote-User is its twin: every name is checked.
   const roles = rolesOf(rules);
+  // With a configured name such as X_Remote_User, the plain X-Remote-User is its twin: every name is checked.
   const namesHaveSeparators = roles.some((role) => hasTwinSeparator(headerOf(rules, role).toLowerCase()));
-  // The first letter (case folded) of every name that can matter, so that a name of a relevant length such as
-  // `Authorization` is passed over without being lower-cased. A twin shares its first letter with the name it
-  // imitates unless that is a separator, which any separator can stand for.
-  const initials = new Set<number>();
-  for (const name of [...exact.keys(), 'connection']) {
-    const first = name.charCodeAt(0);
-    for (const code of '-_.'.includes(name[0]!) ? ['-', '_', '.'].map((c) => c.charCodeAt(0)) : [first]) {
-      initials.add(code | 0x20);
-    }
-  }
-  // The configured spelling as well: a proxy sends the names as configured, found without lower-casing them.
-  const spelled = new Map(exact);
-  for (const [index, role] of roles.entries()) spelled.set(headerOf(rules, role), index);
+  const relevant = relevantNameFilter([...twinLengths, CONNECTION.length], [...exact.keys(), CONNECTION]);
+  // The spellings a proxy really sends (as configured, or lower-cased as HTTP/2 and some proxies send them),
+  // by length and compared with ===: a Map lookup would hash each request's freshly parsed name.
+  const spellings = new SpellingsByLength();
+  for (const [index, role] of roles.entries()) spellings.add(headerOf(rules, role), index);
+  for (const [name, index] of exact) spellings.add(name, index);
+  spellings.add('Connection', CONNECTION_ROLE);
+  spellings.add(CONNECTION, CONNECTION_ROLE);
   const parsed = new ParsedIdentities();
   const subject = rules.subject ?? undefined;
-  // By position in ROLES, refilled on each call: the reader runs to completion without calling out, so one
+  // By position in ROLES, reset on each call: the reader runs to completion without calling out, so one
   // array serves every request.
   const values: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
 
   return (rawHeaders) => {
-    values.fill(undefined);
+    // Plain stores: Array.prototype.fill leaves optimised code for a runtime call.
+    values[0] = values[1] = values[2] = values[3] = values[SUBJECT] = undefined;
     let hopByHop: Role | undefined;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!;
-      if (!relevantLengths.has(name.length) || !initials.has(name.charCodeAt(0) | 0x20)) continue;
-      let role = spelled.get(name);
+      if (!relevant(name)) continue;
+      let role = spellings.find(name);
       if (role === undefined) {
         const lower = name.toLowerCase();
-        role = exact.get(lower);
+        role = exact.get(lower) ?? (lower === CONNECTION ? CONNECTION_ROLE : undefined);
         if (role === undefined) {
-          if (lower === 'connection') {
-            hopByHop ??= namedIdentityHeader(rawHeaders[i + 1]!);
-          } else if (twinLengths.has(lower.length) && (namesHaveSeparators || hasTwinSeparator(lower))) {
-            const twinOf = twins.get(twinKey(lower));
-            if (twinOf !== undefined) {
-              return reject('header_twin', `Header ${name} imitates ${headerOf(rules, twinOf)}`);
-            }
-          }
+          const twinOf = twinImitatedBy(lower);
+          if (twinOf !== undefined) return reject('header_twin', `Header ${name} imitates ${headerOf(rules, twinOf)}`);
           continue;
         }
+      }
+      if (role === CONNECTION_ROLE) {
+        hopByHop ??= namedIdentityHeader(rawHeaders[i + 1]!);
+        continue;
       }
       if (values[role] !== undefined) {
         return reject('duplicate_header', `Header ${headerOf(rules, roles[role]!)} appears more than once`);
@@ -122,6 +112,12 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
     return result;
   };
 
+  /** The identity header a lower-cased name that is not one of them imitates, if any. */
+  function twinImitatedBy(lower: string): Role | undefined {
+    if (!twinLengths.has(lower.length) || !(namesHaveSeparators || hasTwinSeparator(lower))) return undefined;
+    return twins.get(twinKey(lower));
+  }
+
   /** The identity header (or twin of one) a Connection value names, if any. Most values name none. */
   function namedIdentityHeader(value: string): Role | undefined {
     for (const part of value.includes(',') ? value.split(',') : [value]) {
@@ -130,6 +126,49 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
       const twinOf = twins.get(twinKey(token));
       if (twinOf !== undefined) return twinOf;
     }
+    return undefined;
+  }
+}
+
+const CONNECTION = 'connection';
+/** What `SpellingsByLength` answers for a Connection header, beside the identity headers' positions. */
+const CONNECTION_ROLE = -1;
+
+/**
+ * Whether a header name can matter at all: only names as long as an identity header (its twins have the same
+ * length) or as `connection` can, and only if their first letter (case folded) is the first letter of one of
+ * those names, or a separator where that name begins with one (a twin may swap `-`, `_` and `.`). The others
+ * (host, accept, cookie, authorization, ...) are passed over without being lower-cased; lower-casing never
+ * changes the length of a name that could still match, as header names are ASCII tokens. Tables indexed by
+ * length and by character code rather than Sets: a Set lookup hashes its key on every request.
+ */
+function relevantNameFilter(lengths: readonly number[], names: readonly string[]): (name: string) => boolean {
+  const byLength = new Uint8Array(Math.max(...lengths) + 1);
+  for (const length of lengths) byLength[length] = 1;
+  const byInitial = new Uint8Array(128);
+  for (const name of names) {
+    const separator = '-_.'.includes(name[0]!);
+    for (const initial of separator ? ['-', '_', '.'] : [name[0]!]) byInitial[initial.charCodeAt(0) | 0x20] = 1;
+  }
+  return (name) => {
+    const initial = name.charCodeAt(0) | 0x20;
+    return name.length < byLength.length && byLength[name.length] === 1 && initial < 128 && byInitial[initial] === 1;
+  };
+}
+
+/** Exact header-name spellings by length, each with its position; found by comparing with === in a short list. */
+class SpellingsByLength {
+  private readonly byLength: { spelling: string; role: number }[][] = [];
+
+  add(spelling: string, role: number): void {
+    const list = (this.byLength[spelling.length] ??= []);
+    if (!list.some((known) => known.spelling === spelling)) list.push({ spelling, role });
+  }
+
+  find(name: string): number | undefined {
+    const list = this.byLength[name.length];
+    if (list === undefined) return undefined;
+    for (const known of list) if (known.spelling === name) return known.role;
     return undefined;
   }
 }
