@@ -20,6 +20,13 @@ export class ProbeController {
     };
   }
 
+  /** What a public handler finds as `request.user` when nobody was admitted, and whether it is declared. */
+  @Get('request-user')
+  @Public()
+  requestUser(@Req() request: { user?: unknown }) {
+    return { declared: Object.hasOwn(request, 'user'), user: request.user === undefined ? 'undefined' : request.user };
+  }
+
   /** Node's per-name view of the header lines, after the library has run (built on first read). */
   @Get('headers-distinct')
   @Public()

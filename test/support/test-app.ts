@@ -49,6 +49,8 @@ export async function startTestApp(
   trustedHeader: TrustedHeaderOptions,
   dataSource: DataSourceOptions,
   host = '127.0.0.1',
+  /** Runs on the created app before it initialises: where an application registers its own plugins. */
+  beforeListen: (app: INestApplication) => void | Promise<void> = () => {},
 ): Promise<TestApp> {
   const queries = new QueryCounter();
   const moduleRef = await Test.createTestingModule({
@@ -68,6 +70,7 @@ export async function startTestApp(
   // On Fastify, Swagger UI loads @fastify/static, which requires an ESM-only module that Jest's module loader
   // cannot require(); Node itself can, and test/reference-app.e2e-spec.ts checks /docs on Fastify there.
   configureApp(app, trustedHeader, adapter === 'express');
+  await beforeListen(app);
   await app.listen(0, host);
   await settled(app.get(ChangeListener));
   const address = app.getHttpServer().address() as { port: number };

@@ -7,6 +7,7 @@ import type { ResolvedTrustedHeaderOptions, TrustedHeaderOptions } from './confi
 import { TrustedHeaderGuard } from './guards/trusted-header.guard.js';
 import { FASTIFY_REPLY, RequestInspector } from './request/request-inspector.service.js';
 import { TrustedHeaderMiddleware } from './request/trusted-header.middleware.js';
+import { declareRequestUser } from './request/fastify-request-user.js';
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 import { DatabaseGate } from './persistence/database-gate.service.js';
 import { TrustedHeaderMetrics } from './observability/trusted-header-metrics.js';
@@ -106,6 +107,7 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
         ): void;
         decorateRequest(name: string, value: null): void;
       }>();
+      declareRequestUser(adapter!.getInstance());
       if (this.options.session === null) {
         fastify.addHook('onRequest', (request, _reply, done) => {
           this.inspector.inspect(request);

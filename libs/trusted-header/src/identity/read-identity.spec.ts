@@ -862,6 +862,29 @@ function nameVerdict(names: readonly string[], rawHeaders: readonly string[]): R
   return hopByHop ? 'hop_by_hop_header' : null;
 }
 
+describe('compileIdentityReader: rules built by hand', () => {
+  const withHeaders = (headers: Partial<IdentityRules['headers']>) => () =>
+    compileIdentityReader({ ...RULES, headers: { ...RULES.headers, ...headers } });
+
+  it.each([
+    ['an empty name', { user: '' }],
+    ['a name with a space', { user: 'Remote User' }],
+    ['a name beyond ASCII', { user: '\u00c4user' }],
+    ['Connection', { user: 'connection' }],
+    ['Connection in another spelling', { groups: 'CONNECTION' }],
+  ])('refuses %s', (_name, headers) => {
+    expect(withHeaders(headers)).toThrow(/is not one a proxy can send/);
+  });
+
+  it.each([
+    ['the same name twice', { email: 'Remote-User' }],
+    ['names differing in case', { email: 'remote-user' }],
+    ['twins', { email: 'Remote_User' }],
+  ])('refuses %s for two headers', (_name, headers) => {
+    expect(withHeaders(headers)).toThrow(/are one header/);
+  });
+});
+
 describe('compileIdentityReader: header names against the plain model', () => {
   const NAME_LEVEL: readonly RejectionReason[] = ['duplicate_header', 'header_twin', 'hop_by_hop_header'];
   /** Configurations with and without separators, in several casings, of different and of equal lengths. */

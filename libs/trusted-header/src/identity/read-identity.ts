@@ -1,6 +1,6 @@
 import { ANONYMOUS, ANONYMOUS_WITHOUT_USER } from './identity.js';
 import type { IdentityResult, IdentityRules } from './identity.js';
-import { compileHeaderNameMatcher, twinKey, type HeaderNameMatcher } from './header-names.js';
+import { compileHeaderNameMatcher, HEADER_NAME_TOKEN, twinKey, type HeaderNameMatcher } from './header-names.js';
 import { decodeHeaderValue, trimAsciiWhitespace } from './header-value.js';
 import { identityFromValues } from './identity-values.js';
 import { ParsedIdentities } from './parsed-identities.js';
@@ -185,8 +185,16 @@ function indexHeaderNames(rules: IdentityRules): HeaderNameIndex {
   const exact = new Map<string, number>();
   const twins = new Map<string, Role>();
   for (const [index, role] of rolesOf(rules).entries()) {
-    exact.set(headerOf(rules, role).toLowerCase(), index);
-    twins.set(twinKey(headerOf(rules, role)), role);
+    const name = headerOf(rules, role);
+    // Option validation refuses such names already; rules built by hand (building blocks) are checked here, as
+    // the tables below assume ASCII token names, one per header.
+    if (!HEADER_NAME_TOKEN.test(name) || twinKey(name) === CONNECTION) {
+      throw new Error(`Identity header name ${JSON.stringify(name)} is not one a proxy can send as its own header`);
+    }
+    const clash = twins.get(twinKey(name));
+    if (clash !== undefined) throw new Error(`Identity headers ${headerOf(rules, clash)} and ${name} are one header`);
+    exact.set(name.toLowerCase(), index);
+    twins.set(twinKey(name), role);
   }
   return { exact, twins, twinLengths: new Set([...twins.keys()].map((key) => key.length)) };
 }
