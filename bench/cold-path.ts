@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { firstLoginLoad, pinnedMethodUnavailable } from './pinned-load.js';
+import { createScratchDatabase } from './scratch-database.js';
 import { GUARD_HEADERS, ServerProcess as Server } from './server-process.js';
 import type { ServerReply, TracedStatement } from './shared.js';
 import { spread, type Spread } from './statistics.js';
@@ -100,17 +101,8 @@ interface SentIdentity {
  */
 export async function measureColdPath(): Promise<ColdPath> {
   const serverUrl = process.env.DATABASE_URL;
-  const name = `bench_${Date.now()}`;
-  let admin: pg.Client | undefined;
-  const env: NodeJS.ProcessEnv = { DATABASE_URL: '' };
-  if (serverUrl) {
-    admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    env.DATABASE_URL = url.toString();
-  }
+  const database = serverUrl ? await createScratchDatabase(serverUrl, 'cold') : undefined;
+  const env: NodeJS.ProcessEnv = { DATABASE_URL: database?.url ?? '' };
   const server = await Server.start('cold', 'fastify', env);
   try {
     const login: Login = async (path, headers) => {
@@ -214,10 +206,7 @@ export async function measureColdPath(): Promise<ColdPath> {
     };
   } finally {
     await server.stop();
-    if (admin) {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.end();
-    }
+    await database?.drop();
   }
 }
 

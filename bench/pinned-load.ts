@@ -151,17 +151,20 @@ async function runWrk(options: {
   return JSON.parse(line) as WrkSummary;
 }
 
+/** Which server to load, and with what. */
+export interface PinnedLoadOptions {
+  url: string;
+  pid: number;
+  headers: Record<string, string>;
+}
+
 /**
  * Loads the server `pid` for `seconds` over `connections` connections from CLIENT_CORE, and divides the
  * server's CPU time over the run by the responses.
  */
-export async function pinnedLoad(options: {
-  url: string;
-  pid: number;
-  headers: Record<string, string>;
-  seconds: number;
-  connections: number;
-}): Promise<LoadResult> {
+export async function pinnedLoad(
+  options: PinnedLoadOptions & { seconds: number; connections: number },
+): Promise<LoadResult> {
   const before = cpuTimeNs(options.pid);
   const summary = await runWrk({ ...options, core: CLIENT_CORE, script: scriptFiles().steady });
   const cpu = cpuTimeNs(options.pid) - before;
@@ -174,6 +177,30 @@ export async function pinnedLoad(options: {
     failures: summary.failed + summary.errors,
     cpuMicrosPerRequest: cpu / 1000 / Math.max(1, summary.requests),
   };
+}
+
+export interface PairedLoad {
+  baseline: LoadResult;
+  variant: LoadResult;
+}
+
+/**
+ * Loads two servers side by side, each with a wrk of its own on CLIENT_CORE, for the same `seconds`: both
+ * servers share SERVER_CORE, so whatever the host does to that core in those seconds meets both. The ratio of
+ * their CPU per request then moves far less from round to round than one of servers loaded in turn, which
+ * meet the machine at different moments (its speed drifts by tens of percent within seconds to minutes here).
+ */
+export async function pinnedLoadTogether(
+  baseline: PinnedLoadOptions,
+  variant: PinnedLoadOptions,
+  seconds: number,
+  connections: number,
+): Promise<PairedLoad> {
+  const [a, b] = await Promise.all([
+    pinnedLoad({ ...baseline, seconds, connections }),
+    pinnedLoad({ ...variant, seconds, connections }),
+  ]);
+  return { baseline: a, variant: b };
 }
 
 /**

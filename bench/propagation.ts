@@ -20,7 +20,7 @@ import {
 } from 'nestjs-trusted-header';
 import { TrustedHeaderAdminModule } from 'nestjs-trusted-header/admin';
 import { ChangeListener } from 'nestjs-trusted-header/building-blocks';
-import pg from 'pg';
+import { createScratchDatabase } from './scratch-database.js';
 
 export interface Propagation {
   readonly changes: number;
@@ -97,17 +97,12 @@ export async function measurePropagation(serverUrl = process.env.DATABASE_URL): 
       skipped: 'needs DATABASE_URL: the embedded PGlite serves one session, so two instances cannot share it',
     };
   }
-  const name = `bench_propagation_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
+  const database = await createScratchDatabase(serverUrl, 'propagation');
   const instances: INestApplication[] = [];
   try {
-    const a = await startInstance(url.toString());
+    const a = await startInstance(database.url);
     instances.push(a.app);
-    const b = await startInstance(url.toString());
+    const b = await startInstance(database.url);
     instances.push(b.app);
     await Promise.all([untilListening(a.app), untilListening(b.app)]);
     const statusOnB = async () => (await fetch(`${b.base}/me`, { headers: USER })).status;
@@ -135,8 +130,7 @@ export async function measurePropagation(serverUrl = process.env.DATABASE_URL): 
     return { changes: CHANGES, medianMs: median(samples), maxMs: Math.max(...samples) };
   } finally {
     for (const app of instances.reverse()) await app.close();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   }
 }
 

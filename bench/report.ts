@@ -27,6 +27,8 @@ export interface ReportData {
   cacheBound: number;
   propagation: Propagation;
   seconds: number;
+  /** Where the steady state's servers keep their users: a PostgreSQL server (DATABASE_URL) or PGlite each. */
+  steadyDatabase: 'postgres' | 'pglite';
 }
 
 const VARIANT_ORDER = Object.keys(LABELS) as Variant[];
@@ -50,6 +52,16 @@ function cpuInRound(run: AdapterRun, variant: Variant, round: number): number {
 export function capacity(run: AdapterRun, baseline: Variant, variant: Variant): Spread {
   const rounds = [...new Set(run.rounds.map((r) => r.round))];
   return spread(rounds.map((round) => cpuInRound(run, baseline, round) / cpuInRound(run, variant, round)));
+}
+
+/**
+ * Capacity of a variant against (b') from the paired rounds, where both were loaded at the same time: every
+ * pair's ratio, over rounds and processes (copy k of each), or of one process pair only. Null when the variant
+ * had no paired rounds (it or (b') was not run).
+ */
+export function pairedCapacity(run: AdapterRun, variant: Variant, copy?: number): Spread | null {
+  const pairs = run.paired.filter((p) => p.variant === variant && (copy === undefined || p.copy === copy));
+  return pairs.length === 0 ? null : spread(pairs.map((p) => p.baselineCpu / p.variantCpu));
 }
 
 /** The same, process against process: copy k of the baseline with copy k of the variant. */
@@ -103,17 +115,20 @@ export function renderReport(data: ReportData): string {
     ),
   );
 
-  const targetRow = (
-    title: string,
-    baseline: Variant,
-    variant: Variant,
-    target: { express: number; fastify: number },
-  ) =>
-    has(variant) && has(baseline)
+  const targetRow = (title: string, variant: Variant, target: { express: number; fastify: number }) =>
+    has(variant) && has('noop')
       ? `| ${title} | ${both((run) => {
-          const s = capacity(run, baseline, variant);
-          return `${ratioText(s)}, ${verdict(s.median, target[run.adapter])}`;
+          const s = pairedCapacity(run, variant);
+          return s === null ? 'not measured' : `${ratioText(s)}, ${verdict(s.median, target[run.adapter])}`;
         })} | ≥ ${target.express} Express, ≥ ${target.fastify} Fastify |`
+      : null;
+  const pairedPerCopyRow = (title: string, variant: Variant) =>
+    has(variant) && has('noop')
+      ? `| ${title} | ${both((run) =>
+          [...new Set(run.paired.filter((p) => p.variant === variant).map((p) => p.copy))]
+            .map((copy) => `#${copy}: ${ratioText(pairedCapacity(run, variant, copy)!)}`)
+            .join('; '),
+        )} | |`
       : null;
   const ratioRow = (title: string, baseline: Variant, variant: Variant) =>
     has(variant) && has(baseline)
@@ -145,19 +160,23 @@ export function renderReport(data: ReportData): string {
     '',
     `Pinned: servers on core 1, the load generator (wrk, one thread, ${settings.connections} connections) on core 0. ` +
       `${settings.copies} processes of each variant; each warmed ${settings.warmupSeconds} s, then ${settings.rounds} rounds in which every process of an adapter is loaded in turn for ${settings.seconds} s (order rotating). ` +
-      "CPU per request is the server process's CPU time (all threads, /proc/<pid>/task/*/schedstat) over the round divided by its responses. Ratios are taken inside each round; median (min–max) over the rounds.",
+      "CPU per request is the server process's CPU time (all threads, /proc/<pid>/task/*/schedstat) over the round divided by its responses. Ratios are taken inside each round; median (min–max) over the rounds. " +
+      `The capacity targets come from ${settings.pairedRounds} more rounds in which (b')#k and (c)#k, (b')#k and (e)#k, (b')#k and (f)#k are loaded side by side, at the same time (one wrk each on core 0, both servers on core 1), for ${settings.seconds} s: both sides of each ratio meet the same seconds of the machine. Median (min–max) over every pair of every round. ` +
+      (data.steadyDatabase === 'postgres'
+        ? 'Every server that opens a database has one of its own on the PostgreSQL server of DATABASE_URL.'
+        : 'The servers keep their users in an embedded PGlite each (no DATABASE_URL), which costs the guard variants more than a PostgreSQL server does.'),
     '',
     '## Targets',
     '',
     '| what | Express | Fastify | target |',
     '|---|---|---|---|',
-    targetRow("capacity of the guard vs the allow-all guard: CPU per request of (b') / of (c)", 'noop', 'guard', {
+    targetRow("capacity of the guard vs the allow-all guard: CPU per request of (b') / of (c)", 'guard', {
       express: 0.98,
       fastify: 0.95,
     }),
-    perCopyRow("the same, process by process (b')#k / (c)#k", 'noop', 'guard'),
-    targetRow("with a session cookie: (b') / (e)", 'noop', 'session', { express: 0.93, fastify: 0.93 }),
-    targetRow("with a verified signed assertion: (b') / (f)", 'noop', 'assertion', { express: 0.93, fastify: 0.93 }),
+    pairedPerCopyRow("the same, process by process (b')#k / (c)#k", 'guard'),
+    targetRow("with a session cookie: (b') / (e)", 'session', { express: 0.93, fastify: 0.93 }),
+    targetRow("with a verified signed assertion: (b') / (f)", 'assertion', { express: 0.93, fastify: 0.93 }),
     `| first logins/s at concurrency 50 on ${cold.embedded ? 'embedded PGlite' : 'PostgreSQL'} / pgbench with the same ${cold.baseline.statements} statements at -c 50 | ${
       baselineRatio === null
         ? `not measured: ${cold.baseline.unavailable ?? 'needs DATABASE_URL'}`
@@ -182,6 +201,8 @@ export function renderReport(data: ReportData): string {
     '',
     '| more ratios (capacity: CPU per request of the first / of the second) | Express | Fastify |',
     '|---|---|---|',
+    ratioRow("(b') / (c), loaded in turn rather than together", 'noop', 'guard'),
+    perCopyRow("the same, process by process (b')#k / (c)#k", 'noop', 'guard'),
     ratioRow('(b) / (c): the guard vs Nest without auth', 'none', 'guard'),
     ratioRow('(d) / (c): the guard vs passport-jwt HS256', 'jwt', 'guard'),
     microsRow("server CPU per request added by the library, (c) − (b')", 'noop', 'guard'),

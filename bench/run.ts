@@ -5,8 +5,9 @@
  * propagation of a change between instances (bench/propagation.ts). Writes bench/results/latest.md and
  * bench/results/throughput.svg (bench/report.ts).
  *
- * Settings: BENCH_SECONDS (per process and round, default 1), BENCH_ROUNDS (4), BENCH_WARMUP (seconds, 1),
- * BENCH_CONNECTIONS (50), BENCH_COPIES (processes per variant, 2), BENCH_VARIANTS (comma-separated subset of
+ * Settings: BENCH_SECONDS (per process and round, default 1), BENCH_ROUNDS (1), BENCH_WARMUP (seconds, 1),
+ * BENCH_CONNECTIONS (50), BENCH_COPIES (processes per variant, 2), BENCH_PAIRED_ROUNDS (rounds of (b') side by
+ * side with (c), (e) and (f): the capacity targets, 4), BENCH_VARIANTS (comma-separated subset of
  * raw,none,noop,guard,jwt,session,assertion), BENCH_ADAPTERS (express,fastify), BENCH_COLD_SECONDS, BENCH_COLD_USERS; DATABASE_URL
  * for the cold path, the PostgreSQL baseline and propagation on a PostgreSQL server (else the embedded PGlite).
  */
@@ -29,9 +30,10 @@ const CACHE_BOUND = 10_000;
 const settings: SteadyStateSettings = {
   seconds: Number(process.env.BENCH_SECONDS ?? 1),
   warmupSeconds: Number(process.env.BENCH_WARMUP ?? 1),
-  rounds: Number(process.env.BENCH_ROUNDS ?? 4),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 1),
   connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
   copies: Number(process.env.BENCH_COPIES ?? 2),
+  pairedRounds: Number(process.env.BENCH_PAIRED_ROUNDS ?? 4),
 };
 
 function listSetting<T extends string>(name: string, all: readonly T[]): T[] {
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
     cacheBound: CACHE_BOUND,
     propagation,
     seconds: (performance.now() - started) / 1000,
+    steadyDatabase: process.env.DATABASE_URL ? ('postgres' as const) : ('pglite' as const),
   };
   const report = renderReport(data);
   mkdirSync(results, { recursive: true });

@@ -3,13 +3,16 @@
  * differ by a few µs per request, so one process per variant would compare processes, not code), all of them
  * on SERVER_CORE, loaded in turn by wrk on CLIENT_CORE for a fixed time per round. The order of
  * the processes rotates each round; ratios are taken inside a round, where the machine's speed (which drifts
- * by tens of percent within minutes here) is the same for both sides.
+ * by tens of percent within minutes here) is the same for both sides. Those rounds give each process's req/s,
+ * latencies and CPU per request. The capacity targets come from paired rounds after them: (b')#k and the
+ * variant's #k loaded side by side, at the same time (see pairedRounds).
  *
  * (e) logs in once with the identity headers and sends only the session cookie from then on; (f) sends only
  * the signed token, verified once and cached until its `exp`.
  */
 import { profileShare, type ProfileShare } from './profile.js';
-import { CLIENT_CORE, pin, pinnedLoad, SERVER_CORE, type LoadResult } from './pinned-load.js';
+import { CLIENT_CORE, pin, pinnedLoad, pinnedLoadTogether, SERVER_CORE, type LoadResult } from './pinned-load.js';
+import { createScratchDatabase, type ScratchDatabase } from './scratch-database.js';
 import { REQUEST_HEADERS, ServerProcess as Server, type Adapter } from './server-process.js';
 import { ASSERTION, type ServerReply } from './shared.js';
 import {
@@ -30,6 +33,22 @@ export interface SteadyStateSettings {
   connections: number;
   /** Processes per variant. */
   copies: number;
+  /** Rounds in which (b')#k is loaded together with each of (c)#k, (e)#k and (f)#k: the capacity ratios. */
+  pairedRounds: number;
+}
+
+/**
+ * (b')#k and another variant's process #k loaded side by side for one round's seconds (see pairedRounds): the
+ * CPU per request of each; (b') / variant is the variant's capacity relative to (b').
+ */
+export interface PairedRound {
+  variant: Variant;
+  copy: number;
+  round: number;
+  baselineCpu: number;
+  variantCpu: number;
+  /** Responses other than 200 and socket errors, of both. */
+  failures: number;
 }
 
 export interface Round extends LoadResult {
@@ -51,6 +70,7 @@ export interface Statements {
 export interface AdapterRun {
   adapter: Adapter;
   rounds: Round[];
+  paired: PairedRound[];
   guard: Statements;
   session: Statements;
   assertion: Statements;
@@ -97,13 +117,29 @@ export async function measureAdapter(
 ): Promise<AdapterRun> {
   const contenders: Contender[] = [];
   const started: Server[] = [];
+  const databases: ScratchDatabase[] = [];
   try {
-    // The hot path never reaches the database; the guard variants keep their users in the embedded PGlite.
-    const env = { DATABASE_URL: '', [ASSERTION.keyFileEnv]: assertion.keyFile };
+    // The hot path never reaches the database, but what a process holds shapes its CPU per request: an embedded
+    // PGlite (a PostgreSQL compiled to WebAssembly, in the server's own process) is not what an application
+    // runs in production. With DATABASE_URL each process that opens a database gets one of its own there.
+    const serverUrl = process.env.DATABASE_URL || undefined;
     const plan = variants.flatMap((variant) =>
       Array.from({ length: settings.copies }, (_, i) => ({ variant, copy: i + 1 })),
     );
-    const outcomes = await Promise.allSettled(plan.map(({ variant }) => Server.start(variant, adapter, env)));
+    const databaseOf = async (variant: Variant) => {
+      if (serverUrl === undefined || !OPENS_DATABASE.includes(variant)) return '';
+      const database = await createScratchDatabase(serverUrl, 'steady');
+      databases.push(database);
+      return database.url;
+    };
+    const outcomes = await Promise.allSettled(
+      plan.map(async ({ variant }) =>
+        Server.start(variant, adapter, {
+          DATABASE_URL: await databaseOf(variant),
+          [ASSERTION.keyFileEnv]: assertion.keyFile,
+        }),
+      ),
+    );
     outcomes.forEach((outcome) => outcome.status === 'fulfilled' && started.push(outcome.value));
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
@@ -157,6 +193,7 @@ export async function measureAdapter(
         );
       }
     }
+    const paired = await pairedRounds(contenders, settings, log);
     for (const contender of contenders) {
       if (contender.variant === 'session')
         await checkSessionCookie(contender.server, contender.headers, contender.label);
@@ -180,8 +217,53 @@ export async function measureAdapter(
             guard: await profileShare(guarded.server, () => load(guarded, settings.seconds)),
           }
         : undefined;
-    return { adapter, rounds, guard, session, assertion: assertionStatements, sessionWindow, profiles };
+    return { adapter, rounds, paired, guard, session, assertion: assertionStatements, sessionWindow, profiles };
   } finally {
     for (const server of started) await server.stop();
+    for (const database of databases) await database.drop();
   }
+}
+
+/** The variants whose capacity is a target, each measured against the allow-all guard (b'). */
+const PAIRED_VARIANTS: readonly Variant[] = ['guard', 'session', 'assertion'];
+
+/** Variants whose server opens a database (bench/server.ts): the others run without one. */
+const OPENS_DATABASE: readonly Variant[] = ['noop', 'guard', 'session', 'assertion'];
+
+/**
+ * The capacity ratios: in each round, (b')#k side by side with (c)#k, then with (e)#k, then with (f)#k (the
+ * order of the pairs rotating), both loaded at the same time for one round's seconds (pinnedLoadTogether).
+ */
+async function pairedRounds(
+  contenders: Contender[],
+  settings: SteadyStateSettings,
+  log: (line: string) => void,
+): Promise<PairedRound[]> {
+  const pairs = contenders.flatMap((contender) => {
+    const baseline = contenders.find((c) => c.variant === 'noop' && c.copy === contender.copy);
+    return PAIRED_VARIANTS.includes(contender.variant) && baseline ? [{ baseline, contender }] : [];
+  });
+  const target = (c: Contender) => ({ url: c.server.url('/hello'), pid: c.server.pid, headers: c.headers });
+  const paired: PairedRound[] = [];
+  for (let round = 0; round < settings.pairedRounds; round += 1) {
+    for (let i = 0; i < pairs.length; i += 1) {
+      const { baseline, contender } = pairs[(i + round) % pairs.length]!;
+      const result = await pinnedLoadTogether(
+        target(baseline),
+        target(contender),
+        settings.seconds,
+        settings.connections,
+      );
+      const baselineCpu = result.baseline.cpuMicrosPerRequest;
+      const variantCpu = result.variant.cpuMicrosPerRequest;
+      const failures = result.baseline.failures + result.variant.failures;
+      paired.push({ variant: contender.variant, copy: contender.copy, round, baselineCpu, variantCpu, failures });
+      log(
+        `paired round ${round + 1}/${settings.pairedRounds} ${baseline.label} side by side with ${contender.label}: ` +
+          `${baselineCpu.toFixed(2)} and ${variantCpu.toFixed(2)} µs CPU/req, ratio ${(baselineCpu / variantCpu).toFixed(3)}` +
+          (failures > 0 ? `, ${failures} failed` : ''),
+      );
+    }
+  }
+  return paired;
 }
