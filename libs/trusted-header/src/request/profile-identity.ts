@@ -14,6 +14,13 @@ import { AssertionVerifier, type AssertionOutcome } from '../trust/assertion/ass
 /** Reads the identity a request asserts through one profile: its headers, or its verified token. */
 export type ProfileIdentityReader = (rawHeaders: readonly string[]) => MaybePromise<IdentityResult>;
 
+/** A profile's reader, and for a signed assertion the loading of its keys ahead of the first token. */
+export interface ProfileIdentity {
+  readonly read: ProfileIdentityReader;
+  /** Null when there is nothing to load (header profiles); else null once the keys are there, or why not. */
+  readonly warmUp: (() => Promise<string | null>) | null;
+}
+
 /** What a request gets whose token does not verify: untrusted, as if the proxy had not sent it. */
 const ASSERTION_REFUSED: IdentityResult = Object.freeze({
   kind: 'rejected',
@@ -30,13 +37,16 @@ const KEYS_UNAVAILABLE: IdentityResult = Object.freeze({
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
 
-/** Keys are fetched on the first token rather than at startup: a key endpoint that is down must not stop the app. */
+/**
+ * A signed assertion's keys can be loaded when the application starts (`warmUp`), without holding the start up:
+ * a key endpoint that is down must not stop the app, and its keys are then fetched on the first token.
+ */
 export function compileProfileIdentity(
   profile: ResolvedProxyProfile,
   metrics: TrustedHeaderMetrics = NO_METRICS,
-): ProfileIdentityReader {
+): ProfileIdentity {
   return profile.assertion === null
-    ? compileIdentityReader(profile.identity)
+    ? { read: compileIdentityReader(profile.identity), warmUp: null }
     : compileAssertionIdentity(profile, profile.assertion, metrics);
 }
 
@@ -44,7 +54,7 @@ function compileAssertionIdentity(
   profile: ResolvedProxyProfile,
   assertion: ResolvedAssertionOptions,
   metrics: TrustedHeaderMetrics,
-): ProfileIdentityReader {
+): ProfileIdentity {
   const logger = new Logger('TrustedHeader');
   const failures = new LogThrottle(1_000);
   const verifier = new AssertionVerifier(assertion);
@@ -144,5 +154,5 @@ function compileAssertionIdentity(
         )
       : conclude(outcome);
   };
-  return read;
+  return { read, warmUp: () => verifier.warmUp() };
 }

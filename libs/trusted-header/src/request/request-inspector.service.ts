@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { LogBudget, LogThrottle } from '../common/log-throttle.js';
 import type { MaybePromise } from '../common/maybe-promise.js';
@@ -9,7 +9,7 @@ import { compileProfileSelector, type ProfileSelector } from '../trust/proxy-pro
 import { NO_METRICS, TrustedHeaderMetrics } from '../observability/trusted-header-metrics.js';
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import { compileHeaderNameMatcher, removeHeaders, type HeaderNameMatcher } from './header-removal.js';
-import { compileProfileIdentity, type ProfileIdentityReader } from './profile-identity.js';
+import { compileProfileIdentity, type ProfileIdentity } from './profile-identity.js';
 import { incomingMessageOf, type RequestInspection } from './request-inspection.js';
 import { reportRequest, type RequestReport } from './request-report.js';
 
@@ -82,7 +82,7 @@ const NOT_A_REQUEST: RequestInspection = Object.freeze({
 /** One profile, compiled: how it reads identity, and what is removed from the requests it accepts. */
 interface CompiledProfile {
   readonly profile: ResolvedProxyProfile;
-  readonly readIdentity: ProfileIdentityReader;
+  readonly identity: ProfileIdentity;
   /** Identity headers this profile does not read (other profiles', unsigned companions); null: none to remove. */
   readonly foreignHeaders: HeaderNameMatcher | null;
 }
@@ -113,7 +113,7 @@ function knownIdentityHeaderNames(profile: ResolvedProxyProfile): string[] {
  * can read them (Gogs CVE-2026-25119), and a rate-limited warning names the peer.
  */
 @Injectable()
-export class RequestInspector {
+export class RequestInspector implements OnApplicationBootstrap {
   private readonly logger = new Logger('TrustedHeader');
   private readonly profiles: readonly CompiledProfile[];
   private readonly selector: ProfileSelector;
@@ -141,10 +141,10 @@ export class RequestInspector {
     this.selector = compileProfileSelector(options.profiles);
     this.profiles = options.profiles.map((profile) => {
       const read = new Set(identityHeaderNames(profile).map((name) => name.toLowerCase()));
-      const readIdentity = compileProfileIdentity(profile, metrics);
+      const identity = compileProfileIdentity(profile, metrics);
       return {
         profile,
-        readIdentity,
+        identity,
         foreignHeaders: compileHeaderNameMatcher(
           everyIdentityHeader.filter((name) => !read.has(name.toLowerCase()) || profile.unsignedHeaders.includes(name)),
         ),
@@ -193,7 +193,23 @@ export class RequestInspector {
     if (state.profileIndex < 0) return ANONYMOUS;
     return (state.identity ??= mayBeTruncated(message)
       ? TRUNCATED
-      : this.profiles[state.profileIndex]!.readIdentity(message.rawHeaders));
+      : this.profiles[state.profileIndex]!.identity.read(message.rawHeaders));
+  }
+
+  /**
+   * Loads the keys of every signed-assertion profile once the application has started, without waiting for
+   * them: a key endpoint that is down is reported here, at start, and asked again on the first token.
+   */
+  onApplicationBootstrap(): void {
+    for (const { profile, identity } of this.profiles) {
+      void identity.warmUp?.().then((failure) => {
+        if (failure === null) return;
+        this.logger.warn(
+          `assertion_keys_unavailable: profile ${profile.name}: the keys could not be loaded at startup (${failure}); ` +
+            'they are asked for again on the first token',
+        );
+      });
+    }
   }
 
   private stateOf(request: IncomingMessage): RequestState {

@@ -28,8 +28,8 @@ export class AlbKeySet implements KeySource {
   ) {}
 
   /** Nothing to load ahead: which keys are needed is known only from the tokens. */
-  warmUp(): Promise<void> {
-    return Promise.resolve();
+  warmUp(): Promise<string | null> {
+    return Promise.resolve(null);
   }
 
   keyFor(header: Readonly<JWSHeaderParameters>): MaybePromise<KeyLookup> {

@@ -42,9 +42,12 @@ export class AssertionVerifier {
     this.verified = new LRUCache({ max: Math.max(1, options.cacheMaxEntries) });
   }
 
-  /** Fetches or imports the keys ahead of the first token. Never rejects: a failure is retried on first use. */
-  warmUp(): Promise<void> {
-    return this.keys.warmUp().catch(() => undefined);
+  /**
+   * Fetches or imports the keys ahead of the first token: null once they are there, else why not. Never
+   * rejects; a failure is retried on the first token.
+   */
+  warmUp(): Promise<string | null> {
+    return this.keys.warmUp().catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
   }
 
   verify(token: string): MaybePromise<AssertionOutcome> {

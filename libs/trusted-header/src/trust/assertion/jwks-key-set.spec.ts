@@ -171,7 +171,6 @@ describe('JwksKeySet (through AssertionVerifier) against a key-set endpoint on l
     const server = await serve([current.jwk]);
     server.state.mode = mode;
     const verifier = verifierFor(server.url);
-    await verifier.warmUp();
     expect(await kindOf(verifier.verify(await sign(current)))).toBe('keys_unavailable');
     expect(server.state.requests).toHaveLength(1);
     server.state.mode = 'ok';
@@ -231,6 +230,19 @@ describe('JwksKeySet (through AssertionVerifier) against a key-set endpoint on l
     expect(await kindOf(verifier.verify(await sign(current)))).toBe('verified');
     expect(server.fetches()).toBe(1);
     const nowhere = verifierFor(new URL('http://127.0.0.1:1/certs'));
-    await expect(nowhere.warmUp()).resolves.toBeUndefined();
+    await expect(nowhere.warmUp()).resolves.toEqual(expect.any(String));
+  });
+
+  it('warmUp says null once the keys are there, and a failed warmUp does not hold the first token back', async () => {
+    const server = await serve([current.jwk]);
+    server.state.mode = 'down';
+    const verifier = verifierFor(server.url);
+    expect(await verifier.warmUp()).toEqual(expect.stringMatching(/\S/));
+    expect(server.fetches()).toBe(1);
+    // The endpoint comes up after the application: the first token asks at once, not after a cooldown.
+    server.state.mode = 'ok';
+    expect(await kindOf(verifier.verify(await sign(current)))).toBe('verified');
+    expect(server.fetches()).toBe(2);
+    expect(await verifier.warmUp()).toBeNull();
   });
 });

@@ -31,8 +31,13 @@ export class JwksKeySet implements KeySource {
     private readonly settings: KeyFetchSettings,
   ) {}
 
-  warmUp(): Promise<void> {
-    return this.refresh();
+  async warmUp(): Promise<string | null> {
+    await this.refresh();
+    if (this.keys !== null) return null;
+    // The key endpoint may come up after the application (a proxy started later): the first token asks again
+    // rather than waiting out a cooldown this attempt would have started.
+    this.attemptedAt = -Infinity;
+    return this.lastFailure?.message ?? 'the key set could not be loaded';
   }
 
   keyFor(header: Readonly<JWSHeaderParameters>): Promise<KeyLookup> {

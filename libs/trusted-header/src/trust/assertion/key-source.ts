@@ -10,8 +10,11 @@ export type KeyLookup =
 export interface KeySource {
   /** The key for a token with this protected header (`alg` already checked against the pinned list). */
   keyFor(header: Readonly<JWSHeaderParameters>): MaybePromise<KeyLookup>;
-  /** Loads what can be loaded before the first token. Never rejects: a failure is retried on first use. */
-  warmUp(): Promise<void>;
+  /**
+   * Loads what can be loaded before the first token: null once loaded (or when nothing can be), else why not.
+   * Never rejects, and a failure starts no cooldown: the first token asks again.
+   */
+  warmUp(): Promise<string | null>;
 }
 
 export const NO_MATCHING_KEY = 'ERR_JWKS_NO_MATCHING_KEY';

@@ -14,8 +14,12 @@ export class PemKey implements KeySource {
     private readonly algorithms: readonly string[],
   ) {}
 
-  async warmUp(): Promise<void> {
-    for (const alg of this.algorithms) await this.keyForAlg(alg);
+  async warmUp(): Promise<string | null> {
+    for (const alg of this.algorithms) {
+      const lookup = await this.keyForAlg(alg);
+      if (lookup.kind !== 'key') return lookup.detail;
+    }
+    return null;
   }
 
   keyFor(header: Readonly<JWSHeaderParameters>): MaybePromise<KeyLookup> {
