@@ -9,19 +9,19 @@ import { createTestDatabase, type TestDatabase } from './support/test-database.j
  * declares `user` (as many authentication plugins do, without checking first) must still start.
  */
 describe('request.user on Fastify', () => {
-  let database: TestDatabase;
+  // A database per app: the embedded PGlite serves one session at a time, so two apps cannot share one.
+  const databases: TestDatabase[] = [];
   const apps: TestApp[] = [];
   const trusted: [string, string][] = [['Remote-User', 'dora']];
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-  });
   afterAll(async () => {
     for (const app of apps) await app.close();
-    await database?.close();
+    for (const database of databases) await database.close();
   });
 
   async function start(beforeListen?: (app: INestApplication) => void | Promise<void>): Promise<TestApp> {
+    const database = await createTestDatabase();
+    databases.push(database);
     const app = await startTestApp(
       'fastify',
       { createUnknownUser: true },
