@@ -8,6 +8,7 @@ import { TrustedHeaderGuard } from './guards/trusted-header.guard.js';
 import { FASTIFY_REPLY, RequestInspector } from './request/request-inspector.service.js';
 import { TrustedHeaderMiddleware } from './request/trusted-header.middleware.js';
 import { declareRequestUser } from './request/fastify-request-user.js';
+import { inspectBeforeMiddleware } from './request/early-inspection.js';
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 import { DatabaseGate } from './persistence/database-gate.service.js';
 import { TrustedHeaderMetrics } from './observability/trusted-header-metrics.js';
@@ -90,11 +91,16 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
    * handler runs. On Express and Fastify this is a native middleware / onRequest hook, registered here, before
    * any route: Nest's route-wide middleware costs a path match and a wrapper per request (on Fastify it goes
    * through @fastify/middie, which cost about a quarter of the throughput in the benchmark). Other adapters get
-   * a Nest middleware.
+   * a Nest middleware. On Express and Fastify the adapter's own request hook inspects first, ahead of every
+   * middleware, Nest's and the application's (see inspectBeforeMiddleware); the later inspection then finds
+   * the request already inspected.
    */
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost?.httpAdapter;
     const type = adapter?.getType();
+    if (type === 'fastify' || type === 'express') {
+      inspectBeforeMiddleware(adapter, (request) => this.inspector.inspect(request));
+    }
     // After the request hook, so that it runs first on the logout route too.
     const addLogoutRoute = () => {
       if (adapter && this.options.logout !== null) registerLogoutRoute(adapter, this.options.logout.path, this.logout);
