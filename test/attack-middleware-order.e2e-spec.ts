@@ -9,65 +9,92 @@ interface Seen {
 
 const identity = (name: string) => /remote[-_.]/i.test(name);
 
+interface Message {
+  headers: Record<string, unknown>;
+  rawHeaders: string[];
+}
+
+/** The identity headers a request still has, in both of Node's forms. */
+const look = (request: Message): Seen => ({
+  headers: Object.keys(request.headers).filter(identity),
+  rawHeaders: request.rawHeaders.filter((_, i) => i % 2 === 0).filter(identity),
+});
+
 /**
  * THREATS 1: middleware, the application's (`app.use()` before the app starts) and Nest middleware of any
  * module, must not see an untrusted peer's identity headers either. On Fastify Nest runs all of it through
  * @fastify/middie, which it registers before any module exists, so the removal has to run ahead of middie.
+ * The adapters' own request hook runs ahead of all of it; a hook the application sets there after the library
+ * must not replace the library's.
  */
-describe.each(ADAPTERS)('middleware ahead of the library (%s)', (adapter) => {
-  let database: TestDatabase;
-  let api: TestApp;
-  const seen: Seen[] = [];
-  const untrustedPeer = { localAddress: '127.0.0.2', host: '127.0.0.1' };
+describe.each(ADAPTERS.flatMap((adapter) => [[adapter, 'before'] as const, [adapter, 'after'] as const]))(
+  'middleware ahead of the library (%s, a request hook set %s the library starts)',
+  (adapter, hookSet) => {
+    let database: TestDatabase;
+    let api: TestApp;
+    const seen: Seen[] = [];
+    /** What the request hook the application sets (adapter.setOnRequestHook) saw. */
+    const seenByHook: Seen[] = [];
+    const untrustedPeer = { localAddress: '127.0.0.2', host: '127.0.0.1' };
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    const spy = (
-      request: { headers: Record<string, unknown>; rawHeaders: string[] },
-      _response: unknown,
-      next: () => void,
-    ) => {
-      seen.push({
-        headers: Object.keys(request.headers).filter(identity),
-        rawHeaders: request.rawHeaders.filter((_, i) => i % 2 === 0).filter(identity),
-      });
-      next();
-    };
-    api = await startTestApp(
-      adapter,
-      { createUnknownUser: true },
-      await database.options(),
-      '127.0.0.1',
-      (app: INestApplication) => {
-        app.use(spy);
-      },
-    );
-  });
-  afterAll(async () => {
-    await api?.close();
-    await database?.close();
-  });
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      // The adapter keeps one request hook: the library's runs first and keeps the application's, whenever set.
+      const setRequestHook = (app: INestApplication) =>
+        (
+          app.getHttpAdapter() as unknown as {
+            setOnRequestHook(hook: (request: unknown, response: unknown, done: () => void) => void): void;
+          }
+        ).setOnRequestHook((request, _response, done) => {
+          seenByHook.push(look(((request as { raw?: unknown }).raw ?? request) as Message));
+          done();
+        });
+      const spy = (request: Message, _response: unknown, next: () => void) => {
+        seen.push(look(request));
+        next();
+      };
+      api = await startTestApp(
+        adapter,
+        { createUnknownUser: true },
+        await database.options(),
+        '127.0.0.1',
+        (app: INestApplication) => {
+          app.use(spy);
+          if (hookSet === 'before') setRequestHook(app);
+        },
+      );
+      if (hookSet === 'after') setRequestHook(api.app);
+    });
+    afterAll(async () => {
+      await api?.close();
+      await database?.close();
+    });
 
-  it('removes an untrusted peer’s identity headers before the application’s middleware sees them', async () => {
-    seen.length = 0;
-    const response = await api.request(
-      '/probe/headers',
-      [
-        ['Remote-User', 'admin'],
-        ['Remote_Groups', 'admins'],
-      ],
-      untrustedPeer,
-    );
-    expect(response.status).toBe(200);
-    expect(response.body).toEqual({ headers: [], rawHeaders: [] });
-    expect(seen).toEqual([{ headers: [], rawHeaders: [] }]);
-  });
+    it('removes an untrusted peer’s identity headers before the application’s middleware sees them', async () => {
+      seen.length = 0;
+      seenByHook.length = 0;
+      const response = await api.request(
+        '/probe/headers',
+        [
+          ['Remote-User', 'admin'],
+          ['Remote_Groups', 'admins'],
+        ],
+        untrustedPeer,
+      );
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ headers: [], rawHeaders: [] });
+      expect(seen).toEqual([{ headers: [], rawHeaders: [] }]);
+      expect(seenByHook).toEqual([{ headers: [], rawHeaders: [] }]);
+    });
 
-  it('leaves a trusted proxy’s identity headers to the middleware and admits the user', async () => {
-    seen.length = 0;
-    const response = await api.request('/me', [['Remote-User', 'mia']]);
-    expect(response.status).toBe(200);
-    expect(response.body.username).toBe('mia');
-    expect(seen).toEqual([{ headers: ['remote-user'], rawHeaders: ['Remote-User'] }]);
-  });
-});
+    it('leaves a trusted proxy’s identity headers to the middleware and admits the user', async () => {
+      seen.length = 0;
+      seenByHook.length = 0;
+      const response = await api.request('/me', [['Remote-User', 'mia']]);
+      expect(response.status).toBe(200);
+      expect(response.body.username).toBe('mia');
+      expect(seen).toEqual([{ headers: ['remote-user'], rawHeaders: ['Remote-User'] }]);
+      expect(seenByHook).toEqual([{ headers: ['remote-user'], rawHeaders: ['Remote-User'] }]);
+    });
+  },
+);

@@ -9,6 +9,7 @@ import { FASTIFY_REPLY, RequestInspector } from './request/request-inspector.ser
 import { TrustedHeaderMiddleware } from './request/trusted-header.middleware.js';
 import { declareRequestUser } from './request/fastify-request-user.js';
 import { inspectBeforeMiddleware } from './request/early-inspection.js';
+import { inspectOnArrival } from './request/express-arrival.js';
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 import { DatabaseGate } from './persistence/database-gate.service.js';
 import { TrustedHeaderMetrics } from './observability/trusted-header-metrics.js';
@@ -33,6 +34,15 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
   const logger = new Logger('TrustedHeader');
   for (const line of describeOptions(resolved)) logger.log(line);
   return resolved;
+}
+
+/** The part of a Fastify instance the module uses. */
+interface FastifyHooks {
+  addHook(
+    name: 'onRequest',
+    hook: (request: Record<string, unknown>, reply: unknown, done: () => void) => void,
+  ): void;
+  decorateRequest(name: string, value: null): void;
 }
 
 /**
@@ -87,64 +97,61 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
   }
 
   /**
-   * Inspects every request before routing, so identity headers of untrusted peers are gone before any guard or
-   * handler runs. On Express and Fastify this is a native middleware / onRequest hook, registered here, before
-   * any route: Nest's route-wide middleware costs a path match and a wrapper per request (on Fastify it goes
-   * through @fastify/middie, which cost about a quarter of the throughput in the benchmark). Other adapters get
-   * a Nest middleware. On Express and Fastify the adapter's own request hook inspects first, ahead of every
-   * middleware, Nest's and the application's (see inspectBeforeMiddleware); the later inspection then finds
-   * the request already inspected.
+   * Inspects every request before routing, so identity headers of untrusted peers are gone before any
+   * middleware, guard or handler runs. On Express and Fastify this is the adapter's own request hook, ahead of
+   * every middleware, Nest's and the application's (see inspectBeforeMiddleware); on Express the request is
+   * also inspected as the server emits it, while it is still Node's own (see inspectOnArrival). Where the
+   * adapter has no such hook, a native middleware / onRequest hook registered here, before any route, does it:
+   * Nest's route-wide middleware costs a path match and a wrapper per request (on Fastify it goes through
+   * @fastify/middie). Other adapters get a Nest middleware.
    */
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost?.httpAdapter;
     const type = adapter?.getType();
-    if (type === 'fastify' || type === 'express') {
-      inspectBeforeMiddleware(adapter, (request) => this.inspector.inspect(request));
-    }
-    // After the request hook, so that it runs first on the logout route too.
-    const addLogoutRoute = () => {
-      if (adapter && this.options.logout !== null) registerLogoutRoute(adapter, this.options.logout.path, this.logout);
+    let inspect: (request: unknown, response?: unknown) => void = (request) => {
+      this.inspector.inspect(request);
     };
     if (type === 'fastify') {
-      const fastify = adapter!.getInstance<{
-        addHook(
-          name: 'onRequest',
-          hook: (request: Record<string, unknown>, reply: unknown, done: () => void) => void,
-        ): void;
-        decorateRequest(name: string, value: null): void;
-      }>();
+      const fastify = adapter!.getInstance<FastifyHooks>();
       declareRequestUser(adapter!.getInstance());
-      if (this.options.session === null) {
-        fastify.addHook('onRequest', (request, _reply, done) => {
-          this.inspector.inspect(request);
-          done();
-        });
-      } else {
+      if (this.options.session !== null) {
         // Sessions set cookies, also through AuthGuard('trusted-header'), which hands the strategy only the
         // request: the reply rides on it, declared up front so that every Fastify request keeps one shape.
         fastify.decorateRequest(FASTIFY_REPLY, null);
-        fastify.addHook('onRequest', (request, reply, done) => {
-          request[FASTIFY_REPLY] = reply;
+        inspect = (request, reply) => {
+          (request as Record<string, unknown>)[FASTIFY_REPLY] = reply;
           this.inspector.inspect(request);
-          done();
-        });
+        };
       }
-      addLogoutRoute();
-      return;
     }
-    if (type === 'express') {
-      const express = adapter!.getInstance<{
-        use(middleware: (request: unknown, response: unknown, next: () => void) => void): void;
-      }>();
-      // Express puts the response on its request as `res`: nothing to keep.
-      express.use((request, _response, next) => {
-        this.inspector.inspect(request);
-        next();
+    const hooked = (type === 'fastify' || type === 'express') && inspectBeforeMiddleware(adapter, inspect);
+    if (type === 'express') inspectOnArrival(adapter!.getHttpServer(), inspect);
+    if (!hooked) this.inspectBeforeRouting(consumer, type, inspect);
+    // After the request hook, so that it runs first on the logout route too.
+    if (adapter && this.options.logout !== null) registerLogoutRoute(adapter, this.options.logout.path, this.logout);
+  }
+
+  /** Where the adapter has no request hook of its own: a hook, middleware or Nest middleware before any route. */
+  private inspectBeforeRouting(
+    consumer: MiddlewareConsumer,
+    type: string | undefined,
+    inspect: (request: unknown, response: unknown) => void,
+  ): void {
+    const adapter = this.adapterHost?.httpAdapter;
+    if (type === 'fastify') {
+      adapter!.getInstance<FastifyHooks>().addHook('onRequest', (request, reply, done) => {
+        inspect(request, reply);
+        done();
       });
-      addLogoutRoute();
-      return;
+    } else if (type === 'express') {
+      adapter!
+        .getInstance<{ use(middleware: (request: unknown, response: unknown, next: () => void) => void): void }>()
+        .use((request, response, next) => {
+          inspect(request, response);
+          next();
+        });
+    } else {
+      consumer.apply(TrustedHeaderMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
     }
-    consumer.apply(TrustedHeaderMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
-    addLogoutRoute();
   }
 }

@@ -25,6 +25,10 @@ interface RequestState {
    */
   readonly secretLines: readonly string[];
   readonly notReadLines: readonly string[];
+  /** The header list may have lost lines (see mayBeTruncated); decided with the rest, as the request arrives. */
+  readonly truncated: boolean;
+  /** The request's header lines, as left after removal (removal changes the list in place). */
+  readonly rawHeaders: readonly string[];
   identity?: MaybePromise<IdentityResult>;
   /** The adapter's response, kept only for adapters whose request does not lead to it (see responseOf). */
   response?: unknown;
@@ -126,6 +130,13 @@ export class RequestInspector implements OnApplicationBootstrap {
   private readonly keepsResponses: boolean;
   /** This inspector's key for the state it keeps on each request (see InspectedMessage). */
   private readonly stateKey = Symbol('trusted-header:request-state');
+  /**
+   * The request inspected or looked up last, and its state: from the request hook to the guard a request
+   * mostly runs without a break, and a property read on an Express request costs a lookup of its own (see
+   * inspectOnArrival). Compared by identity, so it can only ever answer for that very request.
+   */
+  private lastMessage: IncomingMessage | undefined;
+  private lastState: RequestState | undefined;
   /** Client-certificate checks of each profile, compiled on the first report (never on the request path). */
   private certificateChecks?: readonly (ClientCertificateCheck | null)[];
 
@@ -191,9 +202,9 @@ export class RequestInspector implements OnApplicationBootstrap {
     if (message === undefined) return ANONYMOUS;
     const state = this.stateOf(message);
     if (state.profileIndex < 0) return ANONYMOUS;
-    return (state.identity ??= mayBeTruncated(message)
+    return (state.identity ??= state.truncated
       ? TRUNCATED
-      : this.profiles[state.profileIndex]!.identity.read(message.rawHeaders));
+      : this.profiles[state.profileIndex]!.identity.read(state.rawHeaders));
   }
 
   /**
@@ -213,12 +224,15 @@ export class RequestInspector implements OnApplicationBootstrap {
   }
 
   private stateOf(request: IncomingMessage): RequestState {
+    if (request === this.lastMessage) return this.lastState!;
     const message = request as InspectedMessage;
     let state = message[this.stateKey];
     if (state === undefined) {
       const peer = message.socket?.remoteAddress;
       // The secret is read by the selection and removed right after, whether it matched or not.
       const profileIndex = this.selector.select(message);
+      // Before anything is removed: the count says whether Node dropped lines.
+      const truncated = profileIndex >= 0 && mayBeTruncated(message);
       const secretLines = this.isSecretHeader === null ? NOTHING_STRIPPED : removeHeaders(message, this.isSecretHeader);
       const secretSent = secretLines.length > 0;
       let inspection: RequestInspection;
@@ -245,11 +259,15 @@ export class RequestInspector implements OnApplicationBootstrap {
         profileIndex,
         secretLines: secretSent ? secretLines : NOTHING_STRIPPED,
         notReadLines,
+        truncated,
+        rawHeaders: message.rawHeaders,
         identity: undefined,
         response: undefined,
       };
       message[this.stateKey] = state;
     }
+    this.lastMessage = message;
+    this.lastState = state;
     return state;
   }
 
