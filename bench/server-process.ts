@@ -5,7 +5,6 @@ import jwt from 'jsonwebtoken';
 import { JWT_SECRET, type ServerReply, type ServerRequest } from './shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-let nextPort = 41_000 + Math.floor(Math.random() * 1000);
 
 export type Adapter = 'express' | 'fastify';
 
@@ -38,14 +37,20 @@ export class ServerProcess {
     env: NodeJS.ProcessEnv = {},
     nodeOptions: string[] = [],
   ): Promise<ServerProcess> {
-    const port = nextPort++;
     const script = join(here, 'server.js');
-    const child = spawn(process.execPath, ['--expose-gc', ...nodeOptions, script, variant, adapter, String(port)], {
+    // Port 0: the server takes a free port and names it. A port chosen here could be taken before the server
+    // binds it, by an outgoing connection (the database pools' and wrk's take ports in the same range).
+    const child = spawn(process.execPath, ['--expose-gc', ...nodeOptions, script, variant, adapter, '0'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('READY') && resolve());
+    const port = await new Promise<number>((resolve, reject) => {
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const ready = /READY (\d+)/.exec(output);
+        if (ready !== null) resolve(Number(ready[1]));
+      });
       child.once('exit', (code) => reject(new Error(`${variant}/${adapter} exited with ${code}`)));
     });
     return new ServerProcess(child, port);

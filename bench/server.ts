@@ -1,5 +1,6 @@
 /**
- * One benchmark server variant per process: `node dist/bench/server.js <variant> <adapter> <port>`.
+ * One benchmark server variant per process: `node dist/bench/server.js <variant> <adapter> <port>` (0: a free port);
+ * it prints `READY <port>` once it listens.
  * Every variant answers GET /hello with the same JSON body from the same controller; only what runs before it
  * differs:
  *   raw    node:http, no framework (the ceiling)
@@ -27,6 +28,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Session } from 'node:inspector/promises';
 import {
   CurrentUser,
@@ -236,9 +238,10 @@ async function main(): Promise<void> {
   });
   if (variant === 'raw') {
     const payload = JSON.stringify(BODY);
-    createServer((_request, response) => {
+    const server = createServer((_request, response) => {
       response.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' }).end(payload);
-    }).listen(port, '127.0.0.1', () => console.log('READY'));
+    });
+    server.listen(port, '127.0.0.1', () => console.log(`READY ${(server.address() as AddressInfo).port}`));
     return;
   }
   const app = await NestFactory.create(
@@ -256,7 +259,7 @@ async function main(): Promise<void> {
     const sessions = app.get(SessionStore);
     caches.sessions = () => sessions.cachedSessionCount;
   }
-  console.log('READY');
+  console.log(`READY ${(app.getHttpServer().address() as AddressInfo).port}`);
 }
 
 process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile
