@@ -1,4 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { rawRequest } from './support/raw-request.js';
 import { ADAPTERS, startTestApp, type TestApp } from './support/test-app.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -98,3 +101,57 @@ describe.each(ADAPTERS.flatMap((adapter) => [[adapter, 'before'] as const, [adap
     });
   },
 );
+
+/**
+ * A request hook put on the adapter past its `setOnRequestHook` (a subclass's `super` call, the prototype's
+ * method, the private field assigned) replaces the library's. Middleware registered before the module then
+ * sees the request as sent, but no route does: the module's own hook / middleware still runs before routing.
+ */
+describe.each(ADAPTERS)('a request hook that replaces the library’s (%s)', (adapter) => {
+  let database: TestDatabase;
+  let api: TestApp;
+  const untrustedPeer = { localAddress: '127.0.0.2', host: '127.0.0.1' };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    api = await startTestApp(adapter, { createUnknownUser: true }, await database.options());
+    const hookable = api.app.getHttpAdapter() as unknown as {
+      onRequestHook: (request: unknown, response: unknown, done: () => void) => void;
+    };
+    hookable.onRequestHook = (_request, _response, done) => done();
+  });
+  afterAll(async () => {
+    await api?.close();
+    await database?.close();
+  });
+
+  it('still leaves no identity header of an untrusted peer to a public route', async () => {
+    const headers: [string, string][] = [
+      ['Remote-User', 'admin'],
+      ['Remote_Groups', 'admins'],
+    ];
+    const response = await api.request('/probe/headers', headers, untrustedPeer);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ headers: [], rawHeaders: [] });
+    const me = await api.request('/me', headers, untrustedPeer);
+    expect(me.status).toBe(401);
+    expect(me.body.reason).toBe('untrusted_proxy');
+  });
+
+  (adapter === 'express' ? it : it.skip)('does so on a server the application made around Express', async () => {
+    const server = createServer(api.app.getHttpAdapter().getInstance() as RequestListener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await rawRequest({
+        port,
+        path: '/probe/headers',
+        headers: [['Remote-User', 'admin']],
+        ...untrustedPeer,
+      });
+      expect(response.body).toEqual({ headers: [], rawHeaders: [] });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

@@ -38,10 +38,7 @@ function resolveAndDescribe(options: TrustedHeaderOptions): ResolvedTrustedHeade
 
 /** The part of a Fastify instance the module uses. */
 interface FastifyHooks {
-  addHook(
-    name: 'onRequest',
-    hook: (request: Record<string, unknown>, reply: unknown, done: () => void) => void,
-  ): void;
+  addHook(name: 'onRequest', hook: (request: Record<string, unknown>, reply: unknown, done: () => void) => void): void;
   decorateRequest(name: string, value: null): void;
 }
 
@@ -98,60 +95,51 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
 
   /**
    * Inspects every request before routing, so identity headers of untrusted peers are gone before any
-   * middleware, guard or handler runs. On Express and Fastify this is the adapter's own request hook, ahead of
-   * every middleware, Nest's and the application's (see inspectBeforeMiddleware); on Express the request is
-   * also inspected as the server emits it, while it is still Node's own (see inspectOnArrival). Where the
-   * adapter has no such hook, a native middleware / onRequest hook registered here, before any route, does it:
-   * Nest's route-wide middleware costs a path match and a wrapper per request (on Fastify it goes through
-   * @fastify/middie). Other adapters get a Nest middleware.
+   * middleware, guard or handler runs. On Express and Fastify the adapter's own request hook does it first,
+   * ahead of every middleware, Nest's and the application's (see inspectBeforeMiddleware); on Express the
+   * request is inspected even earlier, as Nest's server emits it, while it is still Node's own (see
+   * inspectOnArrival). A native middleware / onRequest hook registered here, before any route, inspects as
+   * well, so a request hook replaced behind the library's back still leaves nothing for a route to see; the
+   * request is found inspected by then, at the cost of one comparison. Nest's route-wide middleware would cost
+   * a path match and a wrapper per request (on Fastify it goes through @fastify/middie): other adapters only
+   * get that.
    */
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost?.httpAdapter;
     const type = adapter?.getType();
-    let inspect: (request: unknown, response?: unknown) => void = (request) => {
-      this.inspector.inspect(request);
-    };
     if (type === 'fastify') {
       const fastify = adapter!.getInstance<FastifyHooks>();
       declareRequestUser(adapter!.getInstance());
-      if (this.options.session !== null) {
-        // Sessions set cookies, also through AuthGuard('trusted-header'), which hands the strategy only the
-        // request: the reply rides on it, declared up front so that every Fastify request keeps one shape.
-        fastify.decorateRequest(FASTIFY_REPLY, null);
-        inspect = (request, reply) => {
-          (request as Record<string, unknown>)[FASTIFY_REPLY] = reply;
-          this.inspector.inspect(request);
-        };
-      }
-    }
-    const hooked = (type === 'fastify' || type === 'express') && inspectBeforeMiddleware(adapter, inspect);
-    if (type === 'express') inspectOnArrival(adapter!.getHttpServer(), inspect);
-    if (!hooked) this.inspectBeforeRouting(consumer, type, inspect);
-    // After the request hook, so that it runs first on the logout route too.
-    if (adapter && this.options.logout !== null) registerLogoutRoute(adapter, this.options.logout.path, this.logout);
-  }
-
-  /** Where the adapter has no request hook of its own: a hook, middleware or Nest middleware before any route. */
-  private inspectBeforeRouting(
-    consumer: MiddlewareConsumer,
-    type: string | undefined,
-    inspect: (request: unknown, response: unknown) => void,
-  ): void {
-    const adapter = this.adapterHost?.httpAdapter;
-    if (type === 'fastify') {
-      adapter!.getInstance<FastifyHooks>().addHook('onRequest', (request, reply, done) => {
+      // Sessions set cookies, also through AuthGuard('trusted-header'), which hands the strategy only the
+      // request: the reply rides on it, declared up front so that every Fastify request keeps one shape.
+      const withReply = this.options.session !== null;
+      if (withReply) fastify.decorateRequest(FASTIFY_REPLY, null);
+      const inspect = (request: Record<string, unknown>, reply: unknown) => {
+        if (withReply) request[FASTIFY_REPLY] = reply;
+        this.inspector.inspect(request);
+      };
+      inspectBeforeMiddleware(adapter, inspect as (request: unknown, reply: unknown) => void);
+      fastify.addHook('onRequest', (request, reply, done) => {
         inspect(request, reply);
         done();
       });
     } else if (type === 'express') {
+      const inspect = (request: unknown) => {
+        this.inspector.inspect(request);
+      };
+      inspectOnArrival(adapter!.getHttpServer(), (request) => this.inspector.inspectOnArrival(request));
+      inspectBeforeMiddleware(adapter, inspect);
+      // Express puts the response on its request as `res`: nothing to keep.
       adapter!
         .getInstance<{ use(middleware: (request: unknown, response: unknown, next: () => void) => void): void }>()
-        .use((request, response, next) => {
-          inspect(request, response);
+        .use((request, _response, next) => {
+          inspect(request);
           next();
         });
     } else {
       consumer.apply(TrustedHeaderMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
     }
+    // After the request hooks, so that they run first on the logout route too.
+    if (adapter && this.options.logout !== null) registerLogoutRoute(adapter, this.options.logout.path, this.logout);
   }
 }

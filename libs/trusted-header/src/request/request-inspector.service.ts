@@ -133,10 +133,13 @@ export class RequestInspector implements OnApplicationBootstrap {
   /**
    * The request inspected or looked up last, and its state: from the request hook to the guard a request
    * mostly runs without a break, and a property read on an Express request costs a lookup of its own (see
-   * inspectOnArrival). Compared by identity, so it can only ever answer for that very request.
+   * inspectOnArrival). Compared by identity, so it can only ever answer for that very request. It holds that
+   * one request (and what hangs on it) until the next one is inspected.
    */
   private lastMessage: IncomingMessage | undefined;
   private lastState: RequestState | undefined;
+  /** An inspection on arrival that failed, for the next inspection of that request to throw (inspectOnArrival). */
+  private arrivalFailure: { readonly message: IncomingMessage; readonly error: unknown } | undefined;
   /** Client-certificate checks of each profile, compiled on the first report (never on the request path). */
   private certificateChecks?: readonly (ClientCertificateCheck | null)[];
 
@@ -225,6 +228,11 @@ export class RequestInspector implements OnApplicationBootstrap {
 
   private stateOf(request: IncomingMessage): RequestState {
     if (request === this.lastMessage) return this.lastState!;
+    if (this.arrivalFailure?.message === request) {
+      const { error } = this.arrivalFailure;
+      this.arrivalFailure = undefined;
+      throw error;
+    }
     const message = request as InspectedMessage;
     let state = message[this.stateKey];
     if (state === undefined) {
@@ -237,6 +245,8 @@ export class RequestInspector implements OnApplicationBootstrap {
       const secretSent = secretLines.length > 0;
       let inspection: RequestInspection;
       let notReadLines = NOTHING_STRIPPED;
+      /** What an untrusted peer sent that was removed, to be warned about once the state is kept. */
+      let warning: readonly string[] | undefined;
       if (profileIndex >= 0) {
         const { profile, foreignHeaders } = this.profiles[profileIndex]!;
         if (foreignHeaders !== null) {
@@ -246,7 +256,7 @@ export class RequestInspector implements OnApplicationBootstrap {
         inspection = { peer, trusted: true, strippedHeaders: NOTHING_STRIPPED, profile };
       } else {
         const stripped = removeHeaders(message, this.isIdentityHeader);
-        if (stripped.length > 0 || secretSent) this.warnUntrusted(message, peer, stripped);
+        if (stripped.length > 0 || secretSent) warning = stripped;
         inspection = {
           peer,
           trusted: false,
@@ -265,10 +275,25 @@ export class RequestInspector implements OnApplicationBootstrap {
         response: undefined,
       };
       message[this.stateKey] = state;
+      // After the state is kept: a failing log line must not leave the request half inspected.
+      if (warning !== undefined) this.warnUntrusted(message, peer, warning);
     }
     this.lastMessage = message;
     this.lastState = state;
     return state;
+  }
+
+  /**
+   * The inspection as the server emits the request (on Express, see inspectOnArrival), where nothing could
+   * report an error: it is kept and thrown by the next inspection of that request, in the adapter's request
+   * hook, which reports it as it would have reported it itself.
+   */
+  inspectOnArrival(request: IncomingMessage): void {
+    try {
+      this.stateOf(request);
+    } catch (error) {
+      this.arrivalFailure = { message: request, error };
+    }
   }
 
   /**

@@ -4,6 +4,8 @@ import { connect as netConnect, type AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { resolveTrustedHeaderOptions } from '../config/resolve-options.js';
 import { RequestInspector } from './request-inspector.service.js';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 
 const inspector = new RequestInspector(resolveTrustedHeaderOptions({}));
 
@@ -90,5 +92,32 @@ describe('RequestInspector over HTTP/2 (Http2ServerRequest has no headersDistinc
       trusted: true,
       headers: ['remote-user'],
     });
+  });
+});
+
+describe('RequestInspector: an inspection that fails as the request arrives', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('is thrown by the next inspection of that request (the adapter hook reports it), once, and loses nothing', () => {
+    const own = new RequestInspector(resolveTrustedHeaderOptions({}));
+    const failure = new Error('the log is down');
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {
+      throw failure;
+    });
+    const request = message('127.0.0.2', ['Host', 'app', 'Remote-User', 'admin']);
+    expect(() => own.inspectOnArrival(request)).not.toThrow();
+    // Another request in between neither receives the failure nor clears it.
+    expect(own.inspect(message('127.0.0.1', ['Remote-User', 'alice'])).trusted).toBe(true);
+    expect(() => own.inspect(request)).toThrow(failure);
+    // The headers were removed before the warning, and the request still counts as an untrusted peer's.
+    expect(own.inspect(request)).toMatchObject({ trusted: false, strippedHeaders: ['Remote-User'] });
+    expect(request.rawHeaders).toEqual(['Host', 'app']);
+  });
+
+  it('leaves an inspection that succeeds as any other', () => {
+    const own = new RequestInspector(resolveTrustedHeaderOptions({}));
+    const request = message('127.0.0.1', ['Remote-User', 'alice']);
+    own.inspectOnArrival(request);
+    expect(own.identityOf(request)).toMatchObject({ kind: 'identity', identity: { username: 'alice' } });
   });
 });
