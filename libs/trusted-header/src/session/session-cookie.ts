@@ -28,16 +28,32 @@ export function readSessionCookie(rawHeaders: readonly string[], cookieName: str
   let found: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (name.length !== 6 || name.toLowerCase() !== 'cookie') continue;
-    for (const pair of rawHeaders[i + 1]!.split(';')) {
-      const equals = pair.indexOf('=');
-      if (equals < 0 || trimAsciiWhitespace(pair.slice(0, equals)) !== cookieName) continue;
-      if (found !== undefined) return MANY;
-      found = unquote(trimAsciiWhitespace(pair.slice(equals + 1)));
+    if (name.length !== 6 || (name !== 'Cookie' && name !== 'cookie' && name.toLowerCase() !== 'cookie')) continue;
+    // Pair by pair (`;`-separated, the name up to the first `=`), by position rather than with split and
+    // slice: on every request with a session, that allocated an array and strings per pair (docs/performance.md).
+    const line = rawHeaders[i + 1]!;
+    for (let start = 0; start <= line.length;) {
+      const semicolon = line.indexOf(';', start);
+      const end = semicolon < 0 ? line.length : semicolon;
+      const equals = line.indexOf('=', start);
+      if (equals >= 0 && equals < end && isName(line, start, equals, cookieName)) {
+        if (found !== undefined) return MANY;
+        found = unquote(trimAsciiWhitespace(line.slice(equals + 1, end)));
+      }
+      start = end + 1;
     }
   }
   return found === undefined ? NONE : { kind: 'one', value: found };
 }
+
+/** Whether `line` from `start` to `end`, spaces and tabs around it trimmed, is `name`. */
+function isName(line: string, start: number, end: number, name: string): boolean {
+  while (start < end && isBlank(line.charCodeAt(start))) start += 1;
+  while (end > start && isBlank(line.charCodeAt(end - 1))) end -= 1;
+  return end - start === name.length && line.startsWith(name, start);
+}
+
+const isBlank = (code: number): boolean => code === 0x20 || code === 0x09;
 
 function unquote(value: string): string {
   return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
