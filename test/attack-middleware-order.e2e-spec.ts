@@ -103,36 +103,48 @@ describe.each(ADAPTERS.flatMap((adapter) => [[adapter, 'before'] as const, [adap
 );
 
 /**
- * A request hook put on the adapter past its `setOnRequestHook` (a subclass's `super` call, the prototype's
- * method, the private field assigned) replaces the library's. Middleware registered before the module then
- * sees the request as sent, but no route does: the module's own hook / middleware still runs before routing.
+ * A request hook put on the adapter past the instance's `setOnRequestHook` (the prototype's method, as a
+ * subclass's `super` call runs it, or the private field assigned) must not replace the library's either: it
+ * runs after the inspection, and neither middleware nor a public route sees an untrusted peer's headers.
  */
-describe.each(ADAPTERS)('a request hook that replaces the library’s (%s)', (adapter) => {
+describe.each(
+  ADAPTERS.flatMap((adapter) => [[adapter, 'the prototype’s method'] as const, [adapter, 'the field'] as const]),
+)('a request hook set through %s (%s)', (adapter, how) => {
   let database: TestDatabase;
   let api: TestApp;
+  const seen: Seen[] = [];
   const untrustedPeer = { localAddress: '127.0.0.2', host: '127.0.0.1' };
 
   beforeAll(async () => {
     database = await createTestDatabase();
     api = await startTestApp(adapter, { createUnknownUser: true }, await database.options());
+    type Hook = (request: unknown, response: unknown, done: () => void) => void;
     const hookable = api.app.getHttpAdapter() as unknown as {
-      onRequestHook: (request: unknown, response: unknown, done: () => void) => void;
+      onRequestHook: Hook;
+      setOnRequestHook(hook: Hook): void;
     };
-    hookable.onRequestHook = (_request, _response, done) => done();
+    const hook: Hook = (request, _response, done) => {
+      seen.push(look(((request as { raw?: unknown }).raw ?? request) as Message));
+      done();
+    };
+    if (how === 'the field') hookable.onRequestHook = hook;
+    else (Object.getPrototypeOf(hookable) as typeof hookable).setOnRequestHook.call(hookable, hook);
   });
   afterAll(async () => {
     await api?.close();
     await database?.close();
   });
 
-  it('still leaves no identity header of an untrusted peer to a public route', async () => {
+  it('runs after the inspection: neither it nor a public route sees an untrusted peer’s identity headers', async () => {
     const headers: [string, string][] = [
       ['Remote-User', 'admin'],
       ['Remote_Groups', 'admins'],
     ];
+    seen.length = 0;
     const response = await api.request('/probe/headers', headers, untrustedPeer);
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ headers: [], rawHeaders: [] });
+    expect(seen).toEqual([{ headers: [], rawHeaders: [] }]);
     const me = await api.request('/me', headers, untrustedPeer);
     expect(me.status).toBe(401);
     expect(me.body.reason).toBe('untrusted_proxy');
@@ -150,6 +162,7 @@ describe.each(ADAPTERS)('a request hook that replaces the library’s (%s)', (ad
         ...untrustedPeer,
       });
       expect(response.body).toEqual({ headers: [], rawHeaders: [] });
+      expect(seen.at(-1)).toEqual({ headers: [], rawHeaders: [] });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

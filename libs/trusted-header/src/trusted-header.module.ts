@@ -95,13 +95,12 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
 
   /**
    * Inspects every request before routing, so identity headers of untrusted peers are gone before any
-   * middleware, guard or handler runs. On Express and Fastify the adapter's own request hook does it first,
-   * ahead of every middleware, Nest's and the application's (see inspectBeforeMiddleware); on Express the
-   * request is inspected even earlier, as Nest's server emits it, while it is still Node's own (see
-   * inspectOnArrival). A native middleware / onRequest hook registered here, before any route, inspects as
-   * well, so a request hook replaced behind the library's back still leaves nothing for a route to see; the
-   * request is found inspected by then, at the cost of one comparison. Nest's route-wide middleware would cost
-   * a path match and a wrapper per request (on Fastify it goes through @fastify/middie): other adapters only
+   * middleware, guard or handler runs. On Express and Fastify the adapter's own request hook does it, ahead of
+   * every middleware, Nest's and the application's, whatever hook the application sets there (see
+   * inspectBeforeMiddleware); on Express the request is inspected even earlier, as Nest's server emits it,
+   * while it is still Node's own (see inspectOnArrival). Where the adapter keeps no such hook, a native
+   * middleware / onRequest hook registered here, before any route, does it: Nest's route-wide middleware
+   * costs a path match and a wrapper per request (on Fastify it goes through @fastify/middie). Other adapters
    * get that.
    */
   configure(consumer: MiddlewareConsumer): void {
@@ -118,24 +117,26 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
         if (withReply) request[FASTIFY_REPLY] = reply;
         this.inspector.inspect(request);
       };
-      inspectBeforeMiddleware(adapter, inspect as (request: unknown, reply: unknown) => void);
-      fastify.addHook('onRequest', (request, reply, done) => {
-        inspect(request, reply);
-        done();
-      });
+      if (!inspectBeforeMiddleware(adapter, inspect as (request: unknown, reply: unknown) => void)) {
+        fastify.addHook('onRequest', (request, reply, done) => {
+          inspect(request, reply);
+          done();
+        });
+      }
     } else if (type === 'express') {
       const inspect = (request: unknown) => {
         this.inspector.inspect(request);
       };
       inspectOnArrival(adapter!.getHttpServer(), (request) => this.inspector.inspectOnArrival(request));
-      inspectBeforeMiddleware(adapter, inspect);
-      // Express puts the response on its request as `res`: nothing to keep.
-      adapter!
-        .getInstance<{ use(middleware: (request: unknown, response: unknown, next: () => void) => void): void }>()
-        .use((request, _response, next) => {
-          inspect(request);
-          next();
-        });
+      if (!inspectBeforeMiddleware(adapter, inspect)) {
+        // Express puts the response on its request as `res`: nothing to keep.
+        adapter!
+          .getInstance<{ use(middleware: (request: unknown, response: unknown, next: () => void) => void): void }>()
+          .use((request, _response, next) => {
+            inspect(request);
+            next();
+          });
+      }
     } else {
       consumer.apply(TrustedHeaderMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
     }

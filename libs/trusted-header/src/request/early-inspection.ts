@@ -3,7 +3,7 @@ type RequestHook = (request: unknown, response: unknown, done: (error?: Error) =
 
 interface HookableAdapter {
   setOnRequestHook?(hook: RequestHook): void;
-  /** Private in the adapters' types: read only to keep a hook the application set before this one. */
+  /** Private in the adapters' types: where they keep the hook, and read it on every request. */
   onRequestHook?: RequestHook;
 }
 
@@ -11,9 +11,16 @@ interface HookableAdapter {
  * Runs `inspect` on every request through the adapter's own request hook, which both adapters install when
  * they are created, ahead of everything registered later: on Fastify, Nest registers `@fastify/middie` (every
  * Nest middleware, of any module) before any module exists, so a hook added when this module initialises
- * would run after them. A hook the application set before is kept and runs after the inspection, and so does
- * one set later through `setOnRequestHook` (it would otherwise replace this one). Returns false when the
- * adapter has no such hook (adapters of other platforms, older versions): the caller inspects another way.
+ * would run after them.
+ *
+ * The adapter keeps one hook, in its `onRequestHook` field. That field becomes an accessor whose setter puts
+ * the inspection in front of whatever is stored there, so a hook set before or after the library, through
+ * `setOnRequestHook` (the instance's, the prototype's, a subclass's `super` call) or by assigning the field,
+ * runs after the inspection instead of replacing it.
+ *
+ * Returns false, and changes nothing more, when the adapter does not keep the hook it is given in that field
+ * (an adapter of another platform, a version that stores it elsewhere, the base class's method that does
+ * nothing): the caller then inspects another way.
  */
 export function inspectBeforeMiddleware(
   adapter: unknown,
@@ -22,20 +29,26 @@ export function inspectBeforeMiddleware(
   const hookable = adapter as HookableAdapter | null | undefined;
   const setHook = hookable?.setOnRequestHook;
   if (typeof setHook !== 'function') return false;
-  const install = (hook: RequestHook | undefined): void =>
-    setHook.call(
-      adapter,
-      typeof hook === 'function'
-        ? (request, response, done) => {
-            inspect(request, response);
-            return hook.call(adapter, request, response, done);
-          }
-        : (request, response, done) => {
-            inspect(request, response);
-            done();
-          },
-    );
-  install(hookable!.onRequestHook);
-  hookable!.setOnRequestHook = install;
+  const withInspection = (hook: RequestHook | undefined): RequestHook =>
+    typeof hook === 'function'
+      ? (request, response, done) => {
+          inspect(request, response);
+          return hook.call(adapter, request, response, done);
+        }
+      : (request, response, done) => {
+          inspect(request, response);
+          done();
+        };
+  let current = withInspection(hookable!.onRequestHook);
+  setHook.call(adapter, current);
+  if (hookable!.onRequestHook !== current) return false;
+  Object.defineProperty(adapter, 'onRequestHook', {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (hook: RequestHook | undefined) => {
+      current = withInspection(hook);
+    },
+  });
   return true;
 }
