@@ -38,6 +38,22 @@ async function start(
  * the property the guard sets. Nothing a handler sees may change, and an application whose own plugin
  * declares `user` (as many authentication plugins do, without checking first) must still start.
  */
+const untrustedPeer = { localAddress: '127.0.0.2', host: '127.0.0.1' };
+
+describe.each(['fastify', 'express'] as const)('request.user on %s', (adapter) => {
+  it('is declared on every request and still undefined where nobody was admitted', async () => {
+    const api = await start(adapter);
+    const response = await api.request('/probe/request-user');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ declared: true, user: 'undefined' });
+    const me = await api.request('/me', trusted);
+    expect(me.status).toBe(200);
+    expect(me.body.username).toBe('dora');
+    const untrusted = await api.request('/probe/headers', [['Remote-User', 'admin']], untrustedPeer);
+    expect(untrusted.body).toEqual({ headers: [], rawHeaders: [] });
+  });
+});
+
 describe('request.user on Fastify', () => {
   /** A plugin as authentication plugins write it: declares `user` with null, unconditionally. */
   function declaresUser(
@@ -48,16 +64,6 @@ describe('request.user on Fastify', () => {
     instance.decorateRequest('user', null);
     done();
   }
-
-  it('is declared on every request and still undefined where nobody was admitted', async () => {
-    const api = await start('fastify');
-    const response = await api.request('/probe/request-user');
-    expect(response.status).toBe(200);
-    expect(response.body).toEqual({ declared: true, user: 'undefined' });
-    const me = await api.request('/me', trusted);
-    expect(me.status).toBe(200);
-    expect(me.body.username).toBe('dora');
-  });
 
   it.each([
     ['registered without waiting', false],
@@ -84,20 +90,6 @@ describe('request.user on Fastify', () => {
  * application made itself, where that listener is not, must be inspected all the same (THREATS 1).
  */
 describe('request.user and the inspection on Express', () => {
-  const untrustedPeer = { localAddress: '127.0.0.2', host: '127.0.0.1' };
-
-  it('is declared on every request and still undefined where nobody was admitted', async () => {
-    const api = await start('express');
-    const response = await api.request('/probe/request-user');
-    expect(response.status).toBe(200);
-    expect(response.body).toEqual({ declared: true, user: 'undefined' });
-    const me = await api.request('/me', trusted);
-    expect(me.status).toBe(200);
-    expect(me.body.username).toBe('dora');
-    const untrusted = await api.request('/probe/headers', [['Remote-User', 'admin']], untrustedPeer);
-    expect(untrusted.body).toEqual({ headers: [], rawHeaders: [] });
-  });
-
   it('inspects requests that come through a server the application made around the Express instance', async () => {
     const api = await start('express');
     const server: Server = createServer(api.app.getHttpAdapter().getInstance() as RequestListener);
