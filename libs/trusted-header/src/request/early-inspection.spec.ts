@@ -36,6 +36,8 @@ describe('inspectBeforeMiddleware', () => {
     expect(adapter.handle('d')).toEqual(['inspect d', 'app hook', 'route']);
     adapter.onRequestHook = undefined;
     expect(adapter.handle('e')).toEqual(['inspect e', 'route']);
+    expect(() => Object.defineProperty(adapter, 'onRequestHook', { value: appHook })).toThrow(TypeError);
+    expect(adapter.handle('f')).toEqual(['inspect f', 'route']);
   });
 
   it.each([

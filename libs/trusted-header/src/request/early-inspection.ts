@@ -42,8 +42,9 @@ export function inspectBeforeMiddleware(
   let current = withInspection(hookable!.onRequestHook);
   setHook.call(adapter, current);
   if (hookable!.onRequestHook !== current) return false;
+  // Not configurable: the inspection cannot be deleted or redefined away.
   Object.defineProperty(adapter, 'onRequestHook', {
-    configurable: true,
+    configurable: false,
     enumerable: true,
     get: () => current,
     set: (hook: RequestHook | undefined) => {

@@ -32,10 +32,13 @@ export function readSessionCookie(rawHeaders: readonly string[], cookieName: str
     // Pair by pair (`;`-separated, the name up to the first `=`), by position rather than with split and
     // slice: on every request with a session, that allocated an array and strings per pair (docs/performance.md).
     const line = rawHeaders[i + 1]!;
+    // The next `=` is searched for again only once a pair has passed it, so a line of many pairs without one
+    // is read once, not once per pair.
+    let equals = line.indexOf('=');
     for (let start = 0; start <= line.length;) {
       const semicolon = line.indexOf(';', start);
       const end = semicolon < 0 ? line.length : semicolon;
-      const equals = line.indexOf('=', start);
+      if (equals >= 0 && equals < start) equals = line.indexOf('=', start);
       if (equals >= 0 && equals < end && isName(line, start, equals, cookieName)) {
         if (found !== undefined) return MANY;
         found = unquote(trimAsciiWhitespace(line.slice(equals + 1, end)));
