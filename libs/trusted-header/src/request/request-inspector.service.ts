@@ -238,7 +238,7 @@ export class RequestInspector implements OnApplicationBootstrap {
     if (state === undefined) {
       const peer = message.socket?.remoteAddress;
       // The secret is read by the selection and removed right after, whether it matched or not.
-      const profileIndex = this.selector.select(message);
+      const profileIndex = this.selector.select(message, peer);
       // Before anything is removed: the count says whether Node dropped lines.
       const truncated = profileIndex >= 0 && mayBeTruncated(message);
       const secretLines = this.isSecretHeader === null ? NOTHING_STRIPPED : removeHeaders(message, this.isSecretHeader);
