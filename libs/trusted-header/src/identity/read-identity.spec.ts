@@ -143,6 +143,21 @@ describe('compileIdentityReader: header names', () => {
     },
   );
 
+  // Tokens are trimmed as String.prototype.trim trims (a token that needs no trimming is not copied).
+  it.each(['\tRemote-User', 'Remote-User\t', '\u00a0Remote-User', 'Remote-User\u3000', 'keep-alive,\tremote_user '])(
+    'rejects Connection: %j, the name with whitespace around it, as hop_by_hop_header',
+    (connection) => {
+      expectRejected(read(raw(['Remote-User', 'alice'], ['Connection', connection])), 'hop_by_hop_header');
+    },
+  );
+
+  it.each(['keep-alive', 'close', 'Upgrade', ' keep-alive ', '', ',', 'Remote-Users', 'XRemote-User'])(
+    'accepts Connection: %j',
+    (connection) => {
+      expect(identityOf(read(raw(['Connection', connection], ['Remote-User', 'alice']))).username).toBe('alice');
+    },
+  );
+
   it('rejects an identity header named in a second Connection line', () => {
     expectRejected(
       read(raw(['Connection', 'keep-alive'], ['Remote-User', 'alice'], ['connection', 'Remote-User'])),

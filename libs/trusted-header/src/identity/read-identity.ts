@@ -48,13 +48,16 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
   spellings.add(CONNECTION, CONNECTION_ROLE);
   const parsed = new ParsedIdentities();
   const subject = rules.subject ?? undefined;
-  // By position in ROLES, reset on each call: the reader runs to completion without calling out, so one
-  // array serves every request.
-  const values: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+  const isTwinLength = lengthTable([...twinLengths]);
 
   return (rawHeaders) => {
-    // Plain stores: Array.prototype.fill leaves optimised code for a runtime call.
-    values[0] = values[1] = values[2] = values[3] = values[SUBJECT] = undefined;
+    // Locals rather than one array kept across calls: a header value stored into a long-lived array costs a
+    // write barrier per store.
+    let user: string | undefined;
+    let email: string | undefined;
+    let displayName: string | undefined;
+    let groups: string | undefined;
+    let subjectValue: string | undefined;
     let hopByHop: Role | undefined;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!;
@@ -73,10 +76,33 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
         hopByHop ??= namedIdentityHeader(rawHeaders[i + 1]!);
         continue;
       }
-      if (values[role] !== undefined) {
+      const value = rawHeaders[i + 1]!;
+      let seen: string | undefined;
+      switch (role) {
+        case 0:
+          seen = user;
+          user = value;
+          break;
+        case 1:
+          seen = email;
+          email = value;
+          break;
+        case 2:
+          seen = displayName;
+          displayName = value;
+          break;
+        case 3:
+          seen = groups;
+          groups = value;
+          break;
+        case SUBJECT:
+          seen = subjectValue;
+          subjectValue = value;
+          break;
+      }
+      if (seen !== undefined) {
         return reject('duplicate_header', `Header ${headerOf(rules, roles[role]!)} appears more than once`);
       }
-      values[role] = rawHeaders[i + 1]!;
     }
     // Traefik CVE-2021-32813: naming a header in Connection makes a hop drop it, so a proxy's own identity
     // header could be stripped and a client's copy let through further along. Reported after the scan, so a
@@ -84,20 +110,15 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
     if (hopByHop !== undefined) {
       return reject('hop_by_hop_header', `Connection names the identity header ${headerOf(rules, hopByHop)}`);
     }
-    const user = values[0];
-    const email = values[1];
-    const displayName = values[2];
-    const groups = values[3];
     if (user === undefined) {
       // The stable id alone asserts somebody too: beside a session cookie it must not pass for that session's user.
-      return email === undefined && displayName === undefined && groups === undefined && values[SUBJECT] === undefined
+      return email === undefined && displayName === undefined && groups === undefined && subjectValue === undefined
         ? ANONYMOUS
         : ANONYMOUS_WITHOUT_USER;
     }
     // With a stable subject the parse depends on it too: it joins the username as the memo's key (a header
     // value cannot contain a line feed, so the two cannot run together).
-    const key =
-      subject === undefined ? user : values[SUBJECT] === undefined ? undefined : `${user}\n${values[SUBJECT]}`;
+    const key = subject === undefined ? user : subjectValue === undefined ? undefined : `${user}\n${subjectValue}`;
     if (key === undefined) {
       return reject(
         'missing_identity',
@@ -106,7 +127,7 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
     }
     let result = parsed.get(key, email, displayName, groups);
     if (result === undefined) {
-      result = buildIdentity({ user, email, name: displayName, groups, subject: values[SUBJECT] }, rules);
+      result = buildIdentity({ user, email, name: displayName, groups, subject: subjectValue }, rules);
       parsed.set(key, email, displayName, groups, result);
     }
     return result;
@@ -114,19 +135,26 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
 
   /** The identity header a lower-cased name that is not one of them imitates, if any. */
   function twinImitatedBy(lower: string): Role | undefined {
-    if (!twinLengths.has(lower.length) || !(namesHaveSeparators || hasTwinSeparator(lower))) return undefined;
+    if (!isTwinLength(lower.length) || !(namesHaveSeparators || hasTwinSeparator(lower))) return undefined;
     return twins.get(twinKey(lower));
   }
 
-  /** The identity header (or twin of one) a Connection value names, if any. Most values name none. */
+  /**
+   * The identity header (or twin of one) a Connection value names, if any. Most values name none, and most are
+   * one token (`keep-alive`, `close`): that case allocates nothing.
+   */
   function namedIdentityHeader(value: string): Role | undefined {
-    for (const part of value.includes(',') ? value.split(',') : [value]) {
-      const token = part.trim();
-      if (!twinLengths.has(token.length)) continue;
-      const twinOf = twins.get(twinKey(token));
+    if (!value.includes(',')) return identityHeaderNamed(value);
+    for (const part of value.split(',')) {
+      const twinOf = identityHeaderNamed(part);
       if (twinOf !== undefined) return twinOf;
     }
     return undefined;
+  }
+
+  function identityHeaderNamed(part: string): Role | undefined {
+    const token = isTrimmed(part) ? part : part.trim();
+    return isTwinLength(token.length) ? twins.get(twinKey(token)) : undefined;
   }
 }
 
@@ -154,6 +182,20 @@ function relevantNameFilter(lengths: readonly number[], names: readonly string[]
     const initial = name.charCodeAt(0) | 0x20;
     return name.length < byLength.length && byLength[name.length] === 1 && initial < 128 && byInitial[initial] === 1;
   };
+}
+
+/** Whether `trim()` would return the string unchanged: it starts and ends with a visible ASCII character. */
+function isTrimmed(text: string): boolean {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  return first > 0x20 && first < 0x7f && last > 0x20 && last < 0x7f;
+}
+
+/** A membership test for small lengths, by table: a Set lookup hashes its key. */
+function lengthTable(lengths: readonly number[]): (length: number) => boolean {
+  const table = new Uint8Array(Math.max(0, ...lengths) + 1);
+  for (const length of lengths) table[length] = 1;
+  return (length) => length < table.length && table[length] === 1;
 }
 
 /** Exact header-name spellings by length, each with its position; found by comparing with === in a short list. */
