@@ -48,7 +48,7 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
   spellings.add(CONNECTION, CONNECTION_ROLE);
   const parsed = new ParsedIdentities();
   const subject = rules.subject ?? undefined;
-  const isTwinLength = lengthTable([...twinLengths]);
+  const isTwinLength = lengthTable(twinLengths);
 
   return (rawHeaders) => {
     // Locals rather than one array kept across calls: a header value stored into a long-lived array costs a
@@ -171,8 +171,7 @@ const CONNECTION_ROLE = -1;
  * length and by character code rather than Sets: a Set lookup hashes its key on every request.
  */
 function relevantNameFilter(lengths: readonly number[], names: readonly string[]): (name: string) => boolean {
-  const byLength = new Uint8Array(Math.max(...lengths) + 1);
-  for (const length of lengths) byLength[length] = 1;
+  const hasLength = lengthTable(lengths);
   const byInitial = new Uint8Array(128);
   for (const name of names) {
     const separator = '-_.'.includes(name[0]!);
@@ -180,7 +179,7 @@ function relevantNameFilter(lengths: readonly number[], names: readonly string[]
   }
   return (name) => {
     const initial = name.charCodeAt(0) | 0x20;
-    return name.length < byLength.length && byLength[name.length] === 1 && initial < 128 && byInitial[initial] === 1;
+    return hasLength(name.length) && initial < 128 && byInitial[initial] === 1;
   };
 }
 
@@ -220,7 +219,7 @@ interface HeaderNameIndex {
   readonly exact: ReadonlyMap<string, number>;
   readonly twins: ReadonlyMap<string, Role>;
   /** A twin has the same length as the name it imitates; checking the length first keeps the common case cheap. */
-  readonly twinLengths: ReadonlySet<number>;
+  readonly twinLengths: readonly number[];
 }
 
 function indexHeaderNames(rules: IdentityRules): HeaderNameIndex {
@@ -238,7 +237,7 @@ function indexHeaderNames(rules: IdentityRules): HeaderNameIndex {
     exact.set(name.toLowerCase(), index);
     twins.set(twinKey(name), role);
   }
-  return { exact, twins, twinLengths: new Set([...twins.keys()].map((key) => key.length)) };
+  return { exact, twins, twinLengths: [...new Set([...twins.keys()].map((key) => key.length))] };
 }
 
 /**
