@@ -10,6 +10,7 @@ import { TrustedHeaderMiddleware } from './request/trusted-header.middleware.js'
 import { declareRequestUser } from './request/fastify-request-user.js';
 import { inspectBeforeMiddleware } from './request/early-inspection.js';
 import { inspectOnArrival } from './request/express-arrival.js';
+import { inspectOnServerArrival } from './request/fastify-arrival.js';
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 import { DatabaseGate } from './persistence/database-gate.service.js';
 import { TrustedHeaderMetrics } from './observability/trusted-header-metrics.js';
@@ -95,13 +96,14 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
 
   /**
    * Inspects every request before routing, so identity headers of untrusted peers are gone before any
-   * middleware, guard or handler runs. On Express and Fastify the adapter's own request hook does it, ahead of
-   * every middleware, Nest's and the application's, whatever hook the application sets there (see
-   * inspectBeforeMiddleware); on Express the request is inspected even earlier, as Nest's server emits it,
-   * while it is still Node's own (see inspectOnArrival). Where the adapter keeps no such hook, a native
-   * middleware / onRequest hook registered here, before any route, does it: Nest's route-wide middleware
-   * costs a path match and a wrapper per request (on Fastify it goes through @fastify/middie). Other adapters
-   * get that.
+   * middleware, guard or handler runs. On Express and Fastify it happens as the request arrives: on Fastify in
+   * the server's `request` listener (see inspectOnServerArrival), on Express as the request enters the Express
+   * application, while it is still Node's own (see inspectOnArrival). The adapter's own request hook, ahead of
+   * every middleware, Nest's and the application's, inspects again (see inspectBeforeMiddleware): it reports a
+   * failure on arrival and covers a request that reached the application another way. Where the adapter keeps
+   * no such hook, a native middleware / onRequest hook registered here, before any route, does it: Nest's
+   * route-wide middleware costs a path match and a wrapper per request (on Fastify it goes through
+   * @fastify/middie). Other adapters get that.
    */
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost?.httpAdapter;
@@ -117,6 +119,7 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
         if (withReply) request[FASTIFY_REPLY] = reply;
         this.inspector.inspect(request);
       };
+      inspectOnServerArrival(adapter!.getHttpServer(), (request) => this.inspector.inspectOnArrival(request));
       if (!inspectBeforeMiddleware(adapter, inspect as (request: unknown, reply: unknown) => void)) {
         fastify.addHook('onRequest', (request, reply, done) => {
           inspect(request, reply);
@@ -127,7 +130,7 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
       const inspect = (request: unknown) => {
         this.inspector.inspect(request);
       };
-      inspectOnArrival(adapter!.getHttpServer(), (request) => this.inspector.inspectOnArrival(request));
+      inspectOnArrival(adapter!.getInstance(), (request) => this.inspector.inspectOnArrival(request));
       if (!inspectBeforeMiddleware(adapter, inspect)) {
         // Express puts the response on its request as `res`: nothing to keep.
         adapter!

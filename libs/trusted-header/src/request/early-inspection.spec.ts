@@ -23,21 +23,52 @@ describe('inspectBeforeMiddleware', () => {
     done();
   };
 
-  it('puts the inspection before a hook set before it and any set later, however it is set', () => {
+  it('puts the inspection before a hook set before it and any set later through the adapter’s method', () => {
     const adapter = new KeepingAdapter();
     adapter.setOnRequestHook(appHook);
     expect(inspectBeforeMiddleware(adapter, inspectInto)).toBe(true);
     expect(adapter.handle('a')).toEqual(['inspect a', 'app hook', 'route']);
     adapter.setOnRequestHook(appHook);
     expect(adapter.handle('b')).toEqual(['inspect b', 'app hook', 'route']);
-    KeepingAdapter.prototype.setOnRequestHook.call(adapter, appHook);
-    expect(adapter.handle('c')).toEqual(['inspect c', 'app hook', 'route']);
-    adapter.onRequestHook = appHook;
-    expect(adapter.handle('d')).toEqual(['inspect d', 'app hook', 'route']);
-    adapter.onRequestHook = undefined;
-    expect(adapter.handle('e')).toEqual(['inspect e', 'route']);
-    expect(() => Object.defineProperty(adapter, 'onRequestHook', { value: appHook })).toThrow(TypeError);
-    expect(adapter.handle('f')).toEqual(['inspect f', 'route']);
+    adapter.setOnRequestHook(undefined as unknown as Hook);
+    expect(adapter.handle('c')).toEqual(['inspect c', 'route']);
+  });
+
+  it('keeps the method in place: it cannot be assigned, deleted or redefined away', () => {
+    const adapter = new KeepingAdapter();
+    inspectBeforeMiddleware(adapter, inspectInto);
+    const method = adapter.setOnRequestHook;
+    expect(() => {
+      adapter.setOnRequestHook = () => undefined;
+    }).toThrow(TypeError);
+    expect(() => delete (adapter as Partial<KeepingAdapter>).setOnRequestHook).toThrow(TypeError);
+    expect(() => Object.defineProperty(adapter, 'setOnRequestHook', { value: () => undefined })).toThrow(TypeError);
+    expect(adapter.setOnRequestHook).toBe(method);
+    adapter.setOnRequestHook(appHook);
+    expect(adapter.handle('a')).toEqual(['inspect a', 'app hook', 'route']);
+  });
+
+  it('leaves the field a plain data property, so the adapter keeps its fast layout', () => {
+    const adapter = new KeepingAdapter();
+    inspectBeforeMiddleware(adapter, inspectInto);
+    const field = Object.getOwnPropertyDescriptor(adapter, 'onRequestHook');
+    expect(field?.get).toBeUndefined();
+    expect(typeof field?.value).toBe('function');
+  });
+
+  it('calls a subclass’s own setOnRequestHook, which reaches the field through super', () => {
+    const calls: string[] = [];
+    class Subclass extends KeepingAdapter {
+      override setOnRequestHook(hook: Hook): void {
+        calls.push('subclass');
+        super.setOnRequestHook(hook);
+      }
+    }
+    const adapter = new Subclass();
+    expect(inspectBeforeMiddleware(adapter, inspectInto)).toBe(true);
+    adapter.setOnRequestHook(appHook);
+    expect(calls).toEqual(['subclass', 'subclass']);
+    expect(adapter.handle('a')).toEqual(['inspect a', 'app hook', 'route']);
   });
 
   it.each([

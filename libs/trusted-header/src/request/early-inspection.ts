@@ -13,10 +13,14 @@ interface HookableAdapter {
  * Nest middleware, of any module) before any module exists, so a hook added when this module initialises
  * would run after them.
  *
- * The adapter keeps one hook, in its `onRequestHook` field. That field becomes an accessor whose setter puts
- * the inspection in front of whatever is stored there, so a hook set before or after the library, through
- * `setOnRequestHook` (the instance's, the prototype's, a subclass's `super` call) or by assigning the field,
- * runs after the inspection instead of replacing it.
+ * The adapter keeps one hook. A hook set before the library runs after the inspection; so does one set later
+ * through the adapter's `setOnRequestHook`, which becomes a method of the instance (not writable, not
+ * configurable) that puts the inspection in front of the hook it is given. A hook stored past that method (the
+ * private field assigned, the prototype's method called) replaces this one; the requests reaching the
+ * application were inspected on arrival anyway (inspectOnArrival), before any hook.
+ *
+ * The field itself is left a plain field: turning it into an accessor put the whole adapter object into
+ * dictionary mode, and Nest reads the adapter's fields and methods on every request (docs/performance.md).
  *
  * Returns false, and changes nothing more, when the adapter does not keep the hook it is given in that field
  * (an adapter of another platform, a version that stores it elsewhere, the base class's method that does
@@ -39,17 +43,14 @@ export function inspectBeforeMiddleware(
           inspect(request, response);
           done();
         };
-  let current = withInspection(hookable!.onRequestHook);
-  setHook.call(adapter, current);
-  if (hookable!.onRequestHook !== current) return false;
-  // Not configurable: the inspection cannot be deleted or redefined away.
-  Object.defineProperty(adapter, 'onRequestHook', {
+  const first = withInspection(hookable!.onRequestHook);
+  setHook.call(adapter, first);
+  if (hookable!.onRequestHook !== first) return false;
+  Object.defineProperty(adapter, 'setOnRequestHook', {
     configurable: false,
-    enumerable: true,
-    get: () => current,
-    set: (hook: RequestHook | undefined) => {
-      current = withInspection(hook);
-    },
+    writable: false,
+    enumerable: false,
+    value: (hook: RequestHook | undefined) => setHook.call(adapter, withInspection(hook)),
   });
   return true;
 }

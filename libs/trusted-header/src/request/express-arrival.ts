@@ -1,29 +1,40 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 
+/** The part of an Express application this step uses: the method every request enters it through. */
+interface ExpressApplication {
+  handle(request: IncomingMessage, response: unknown, callback?: unknown): unknown;
+}
+
 /**
- * On Express, inspects each request and declares `request.user` the moment the server emits it, before
- * Express sets the request's prototype to its own (`Object.setPrototypeOf`, on every request). V8 does not
- * keep the hidden classes of an object whose prototype was set that way: each property added afterwards makes
- * a new one, on every request, and every later access meets a class it has not seen (docs/performance.md has
- * the measurements). So the library's own properties, its per-request state and `user` (initially `undefined`, as before, unless
- * something set it already), are added while the request is still Node's own.
+ * On Express, inspects each request and declares `request.user` as the request enters the Express application
+ * (`app.handle`, which the application function calls for every request, whatever server or parent application
+ * it came from), before Express sets the request's prototype to its own (`Object.setPrototypeOf`, on every
+ * request). V8 does not keep the hidden classes of an object whose prototype was set that way: each property
+ * added afterwards makes a new one, on every request, and every later access meets a class it has not seen
+ * (docs/performance.md has the measurements). So the library's own properties, its per-request state and
+ * `user` (initially `undefined`, as before, unless something set it already), are added while the request is
+ * still Node's own.
  *
- * Only a speed-up: the listener is on the server Nest created for the adapter, and a request that reaches the
- * Express application through another server (one the application created around it) is inspected by the
- * adapter's request hook, as every request is (and there `user` is not declared up front). An error here is
- * left to that hook, which reports it.
+ * It is also the first step of every request: identity headers of an untrusted peer are gone before the
+ * adapter's request hook or any middleware runs, whatever hook was stored on the adapter since. An error here
+ * is left to the adapter's request hook, which inspects again and reports it (RequestInspector.inspectOnArrival).
  */
-export function inspectOnArrival(server: unknown, inspect: (request: IncomingMessage) => void): boolean {
-  if (!(server instanceof EventEmitter)) return false;
-  server.prependListener('request', (request: IncomingMessage & { user?: unknown }) => {
+export function inspectOnArrival(application: unknown, inspect: (request: IncomingMessage) => void): boolean {
+  const handle = (application as Partial<ExpressApplication> | null | undefined)?.handle;
+  if (typeof handle !== 'function') return false;
+  (application as ExpressApplication).handle = function handleInspected(
+    this: unknown,
+    request: IncomingMessage & { user?: unknown },
+    response: unknown,
+    callback?: unknown,
+  ) {
     if (!('user' in request)) request.user = undefined;
     try {
       inspect(request);
     } catch {
-      // A throw here would end the process. The inspector keeps its own failures for the adapter's request
-      // hook to report (RequestInspector.inspectOnArrival); the hook inspects every request again anyway.
+      // A throw here would end the process; the adapter's request hook inspects every request again anyway.
     }
-  });
+    return handle.call(this, request, response, callback);
+  };
   return true;
 }

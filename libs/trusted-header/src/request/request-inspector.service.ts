@@ -284,9 +284,9 @@ export class RequestInspector implements OnApplicationBootstrap {
   }
 
   /**
-   * The inspection as the server emits the request (on Express, see inspectOnArrival), where nothing could
-   * report an error: it is kept and thrown by the next inspection of that request, in the adapter's request
-   * hook, which reports it as it would have reported it itself.
+   * The inspection as the request arrives (in the server's listener on Fastify, as it enters the application on
+   * Express), where nothing could report an error: it is kept and thrown by the next inspection of that
+   * request, in the adapter's request hook, which reports it as it would have reported it itself.
    */
   inspectOnArrival(request: IncomingMessage): void {
     try {
