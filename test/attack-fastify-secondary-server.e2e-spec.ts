@@ -7,60 +7,107 @@ type Lookup = typeof dns.lookup;
 /**
  * THREATS 1 on Fastify listening on 'localhost' (its default host): Fastify binds every address the name
  * resolves to, the first on its main server and each other one on a server of its own with the same handler.
- * The inspection must run before routing on every one of them, not only on the adapter's getHttpServer().
+ * The inspection must run before routing on every one of them, not only on the adapter's getHttpServer(),
+ * also where the application stored a request hook of its own past the adapter's `setOnRequestHook` (the
+ * private field assigned, or the prototype's method called as a subclass's `super` call does): the secondary
+ * servers run Fastify's handler, not the server listener the library wrapped.
  * This machine resolves localhost to 127.0.0.1 alone, so dns.lookup answers as most systems do (::1 first).
  */
+type Hook = (request: unknown, response: unknown, done: () => void) => void;
+interface Message {
+  headers: Record<string, unknown>;
+  rawHeaders: string[];
+}
+const isIdentityHeader = (name: string) => /^remote[-_.]/i.test(name);
+/** The identity header names a request still carries. */
+const identityHeadersOf = (request: Message) => [
+  ...Object.keys(request.headers).filter(isIdentityHeader),
+  ...request.rawHeaders.filter((_, index) => index % 2 === 0).filter(isIdentityHeader),
+];
+
 describe.each([
-  ['sessions off', {}],
-  ['sessions on', { session: 'persistent' as const }],
-])('fastify on localhost, two bindings (%s)', (_name, extra) => {
-  let database: TestDatabase;
-  let api: TestApp;
-  const realLookup: Lookup = dns.lookup;
-  const untrustedPeer = { localAddress: '127.0.0.2', host: '127.0.0.1' };
+  ['sessions off', {}, 'none'],
+  ['sessions on', { session: 'persistent' as const }, 'none'],
+  ['sessions off', {}, 'the field'],
+  ['sessions off', {}, 'the prototype’s method'],
+] as const)(
+  'fastify on localhost, two bindings (%s, a request hook of its own stored through %s)',
+  (_name, extra, how) => {
+    let database: TestDatabase;
+    let api: TestApp;
+    const realLookup: Lookup = dns.lookup;
+    const untrustedPeer = { localAddress: '127.0.0.2', host: '127.0.0.1' };
+    /** What the application's middleware and its own request hook saw of each request. */
+    const seen: string[][] = [];
 
-  beforeAll(async () => {
-    const twoAddresses = (
-      host: string,
-      options: dns.LookupOptions | ((...args: unknown[]) => void),
-      callback?: (...args: unknown[]) => void,
-    ) => {
-      const done = typeof options === 'function' ? options : callback!;
-      const settings = typeof options === 'function' ? {} : options;
-      if (host !== 'localhost') return (realLookup as (...args: unknown[]) => void)(host, settings, done);
-      const addresses = [
-        { address: '::1', family: 6 },
-        { address: '127.0.0.1', family: 4 },
-      ];
-      if (settings.all) return process.nextTick(done, null, addresses);
-      return process.nextTick(done, null, addresses[0]!.address, addresses[0]!.family);
-    };
-    dns.lookup = twoAddresses as unknown as Lookup;
-    database = await createTestDatabase();
-    api = await startTestApp('fastify', { createUnknownUser: true, ...extra }, await database.options(), 'localhost');
-  });
-  afterAll(async () => {
-    dns.lookup = realLookup;
-    await api?.close();
-    await database?.close();
-  });
+    beforeAll(async () => {
+      const twoAddresses = (
+        host: string,
+        options: dns.LookupOptions | ((...args: unknown[]) => void),
+        callback?: (...args: unknown[]) => void,
+      ) => {
+        const done = typeof options === 'function' ? options : callback!;
+        const settings = typeof options === 'function' ? {} : options;
+        if (host !== 'localhost') return (realLookup as (...args: unknown[]) => void)(host, settings, done);
+        const addresses = [
+          { address: '::1', family: 6 },
+          { address: '127.0.0.1', family: 4 },
+        ];
+        if (settings.all) return process.nextTick(done, null, addresses);
+        return process.nextTick(done, null, addresses[0]!.address, addresses[0]!.family);
+      };
+      dns.lookup = twoAddresses as unknown as Lookup;
+      database = await createTestDatabase();
+      api = await startTestApp(
+        'fastify',
+        { createUnknownUser: true, ...extra },
+        await database.options(),
+        'localhost',
+        (app) => {
+          app.use((request: Message, _response: unknown, next: () => void) => {
+            seen.push(identityHeadersOf(request));
+            next();
+          });
+        },
+      );
+      const adapter = api.app.getHttpAdapter() as unknown as {
+        onRequestHook: Hook;
+        setOnRequestHook(hook: Hook): void;
+      };
+      const hook: Hook = (request, _response, done) => {
+        seen.push(identityHeadersOf(((request as { raw?: unknown }).raw ?? request) as Message));
+        done();
+      };
+      if (how === 'the field') adapter.onRequestHook = hook;
+      if (how === 'the prototype’s method') {
+        (Object.getPrototypeOf(adapter) as typeof adapter).setOnRequestHook.call(adapter, hook);
+      }
+    });
+    afterAll(async () => {
+      dns.lookup = realLookup;
+      await api?.close();
+      await database?.close();
+    });
 
-  it('removes an untrusted peer’s identity headers before a public handler on the second binding', async () => {
-    const response = await api.request(
-      '/probe/headers',
-      [
-        ['Remote-User', 'admin'],
-        ['Remote-Groups', 'admins'],
-      ],
-      untrustedPeer,
-    );
-    expect(response.status).toBe(200);
-    expect(response.body).toEqual({ headers: [], rawHeaders: [] });
-  });
+    it('removes an untrusted peer’s identity headers before a public handler on the second binding', async () => {
+      seen.length = 0;
+      const response = await api.request(
+        '/probe/headers',
+        [
+          ['Remote-User', 'admin'],
+          ['Remote-Groups', 'admins'],
+        ],
+        untrustedPeer,
+      );
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ headers: [], rawHeaders: [] });
+      expect(seen).toEqual(how === 'none' ? [[]] : [[], []]);
+    });
 
-  it('refuses the untrusted peer on a guarded route there', async () => {
-    const response = await api.request('/me', [['Remote-User', 'admin']], untrustedPeer);
-    expect(response.status).toBe(401);
-    expect(response.body.reason).toBe('untrusted_proxy');
-  });
-});
+    it('refuses the untrusted peer on a guarded route there', async () => {
+      const response = await api.request('/me', [['Remote-User', 'admin']], untrustedPeer);
+      expect(response.status).toBe(401);
+      expect(response.body.reason).toBe('untrusted_proxy');
+    });
+  },
+);

@@ -71,6 +71,45 @@ describe('inspectBeforeMiddleware', () => {
     expect(adapter.handle('a')).toEqual(['inspect a', 'app hook', 'route']);
   });
 
+  it('inspects before a request hook stored past the method, where the adapter runs its hook through runLifecycleHook', () => {
+    const ran: string[] = [];
+    class RunningAdapter extends KeepingAdapter {
+      runLifecycleHook(hook: Hook, request: unknown, response: unknown, done: () => void): unknown {
+        ran.push('run');
+        return hook.call(this, request, response, done);
+      }
+      override handle(request: string): string[] {
+        const order: string[] = [];
+        if (this.onRequestHook) this.runLifecycleHook(this.onRequestHook, request, order, () => order.push('route'));
+        else order.push('route');
+        return order;
+      }
+    }
+    const adapter = new RunningAdapter();
+    expect(inspectBeforeMiddleware(adapter, inspectInto)).toBe(true);
+    // The library's own hook inspects itself: no second inspection.
+    expect(adapter.handle('a')).toEqual(['inspect a', 'route']);
+    adapter.setOnRequestHook(appHook);
+    expect(adapter.handle('b')).toEqual(['inspect b', 'app hook', 'route']);
+    adapter.onRequestHook = appHook;
+    expect(adapter.handle('c')).toEqual(['inspect c', 'app hook', 'route']);
+    RunningAdapter.prototype.setOnRequestHook.call(adapter, appHook);
+    expect(adapter.handle('d')).toEqual(['inspect d', 'app hook', 'route']);
+    // Another hook it runs (the response hook) is not the request's: no inspection.
+    const other: string[] = [];
+    adapter.runLifecycleHook(
+      (_request, response, done) => (response as string[]).push('other') && done(),
+      'e',
+      other,
+      () => other.push('done'),
+    );
+    expect(other).toEqual(['other', 'done']);
+    expect(ran).toHaveLength(5);
+    expect(() => {
+      adapter.runLifecycleHook = () => undefined;
+    }).toThrow(TypeError);
+  });
+
   it.each([
     ['has no setOnRequestHook', {}],
     ['has the base class’s setOnRequestHook, which keeps nothing', { setOnRequestHook: () => undefined }],
