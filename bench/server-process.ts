@@ -30,17 +30,23 @@ export class ServerProcess {
     readonly port: number,
   ) {}
 
-  /** `nodeOptions` go before the script, e.g. `--cpu-prof`. */
+  /**
+   * `nodeOptions` go before the script, e.g. `--cpu-prof`; `launcher` runs Node, e.g. valgrind with its options
+   * (the process keeps Node's pid and its IPC channel).
+   */
   static async start(
     variant: string,
     adapter: Adapter,
     env: NodeJS.ProcessEnv = {},
     nodeOptions: string[] = [],
+    launcher: string[] = [],
   ): Promise<ServerProcess> {
     const script = join(here, 'server.js');
     // Port 0: the server takes a free port and names it. A port chosen here could be taken before the server
     // binds it, by an outgoing connection (the database pools' and wrk's take ports in the same range).
-    const child = spawn(process.execPath, ['--expose-gc', ...nodeOptions, script, variant, adapter, '0'], {
+    const node = [process.execPath, '--expose-gc', ...nodeOptions, script, variant, adapter, '0'];
+    const [command, ...args] = [...launcher, ...node] as [string, ...string[]];
+    const child = spawn(command, args, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
