@@ -1,4 +1,11 @@
 import dns from 'node:dns';
+import {
+  identityHeadersOf,
+  recordingHook,
+  storeHookPastSetter,
+  type Message,
+  type SeenHeaders,
+} from './support/request-hooks.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -13,18 +20,6 @@ type Lookup = typeof dns.lookup;
  * servers run Fastify's handler, not the server listener the library wrapped.
  * This machine resolves localhost to 127.0.0.1 alone, so dns.lookup answers as most systems do (::1 first).
  */
-type Hook = (request: unknown, response: unknown, done: () => void) => void;
-interface Message {
-  headers: Record<string, unknown>;
-  rawHeaders: string[];
-}
-const isIdentityHeader = (name: string) => /^remote[-_.]/i.test(name);
-/** The identity header names a request still carries. */
-const identityHeadersOf = (request: Message) => [
-  ...Object.keys(request.headers).filter(isIdentityHeader),
-  ...request.rawHeaders.filter((_, index) => index % 2 === 0).filter(isIdentityHeader),
-];
-
 describe.each([
   ['sessions off', {}, 'none'],
   ['sessions on', { session: 'persistent' as const }, 'none'],
@@ -38,7 +33,7 @@ describe.each([
     const realLookup: Lookup = dns.lookup;
     const untrustedPeer = { localAddress: '127.0.0.2', host: '127.0.0.1' };
     /** What the application's middleware and its own request hook saw of each request. */
-    const seen: string[][] = [];
+    const seen: SeenHeaders[] = [];
 
     beforeAll(async () => {
       const twoAddresses = (
@@ -70,18 +65,7 @@ describe.each([
           });
         },
       );
-      const adapter = api.app.getHttpAdapter() as unknown as {
-        onRequestHook: Hook;
-        setOnRequestHook(hook: Hook): void;
-      };
-      const hook: Hook = (request, _response, done) => {
-        seen.push(identityHeadersOf(((request as { raw?: unknown }).raw ?? request) as Message));
-        done();
-      };
-      if (how === 'the field') adapter.onRequestHook = hook;
-      if (how === 'the prototype’s method') {
-        (Object.getPrototypeOf(adapter) as typeof adapter).setOnRequestHook.call(adapter, hook);
-      }
+      if (how !== 'none') storeHookPastSetter(api.app, how, recordingHook(seen));
     });
     afterAll(async () => {
       dns.lookup = realLookup;
@@ -101,7 +85,8 @@ describe.each([
       );
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ headers: [], rawHeaders: [] });
-      expect(seen).toEqual(how === 'none' ? [[]] : [[], []]);
+      const nothing = { headers: [], rawHeaders: [] };
+      expect(seen).toEqual(how === 'none' ? [nothing] : [nothing, nothing]);
     });
 
     it('refuses the untrusted peer on a guarded route there', async () => {

@@ -3,25 +3,14 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rawRequest } from './support/raw-request.js';
 import { ADAPTERS, startTestApp, type TestApp } from './support/test-app.js';
+import {
+  identityHeadersOf as look,
+  recordingHook,
+  storeHookPastSetter,
+  type Message,
+  type SeenHeaders as Seen,
+} from './support/request-hooks.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-
-interface Seen {
-  headers: string[];
-  rawHeaders: string[];
-}
-
-const identity = (name: string) => /remote[-_.]/i.test(name);
-
-interface Message {
-  headers: Record<string, unknown>;
-  rawHeaders: string[];
-}
-
-/** The identity headers a request still has, in both of Node's forms. */
-const look = (request: Message): Seen => ({
-  headers: Object.keys(request.headers).filter(identity),
-  rawHeaders: request.rawHeaders.filter((_, i) => i % 2 === 0).filter(identity),
-});
 
 /**
  * THREATS 1: middleware, the application's (`app.use()` before the app starts) and Nest middleware of any
@@ -48,10 +37,7 @@ describe.each(ADAPTERS.flatMap((adapter) => [[adapter, 'before'] as const, [adap
           app.getHttpAdapter() as unknown as {
             setOnRequestHook(hook: (request: unknown, response: unknown, done: () => void) => void): void;
           }
-        ).setOnRequestHook((request, _response, done) => {
-          seenByHook.push(look(((request as { raw?: unknown }).raw ?? request) as Message));
-          done();
-        });
+        ).setOnRequestHook(recordingHook(seenByHook));
       const spy = (request: Message, _response: unknown, next: () => void) => {
         seen.push(look(request));
         next();
@@ -118,17 +104,7 @@ describe.each(
   beforeAll(async () => {
     database = await createTestDatabase();
     api = await startTestApp(adapter, { createUnknownUser: true }, await database.options());
-    type Hook = (request: unknown, response: unknown, done: () => void) => void;
-    const hookable = api.app.getHttpAdapter() as unknown as {
-      onRequestHook: Hook;
-      setOnRequestHook(hook: Hook): void;
-    };
-    const hook: Hook = (request, _response, done) => {
-      seen.push(look(((request as { raw?: unknown }).raw ?? request) as Message));
-      done();
-    };
-    if (how === 'the field') hookable.onRequestHook = hook;
-    else (Object.getPrototypeOf(hookable) as typeof hookable).setOnRequestHook.call(hookable, hook);
+    storeHookPastSetter(api.app, how, recordingHook(seen));
   });
   afterAll(async () => {
     await api?.close();
