@@ -158,6 +158,16 @@ describe('compileIdentityReader: header names', () => {
     },
   );
 
+  it('rejects a Connection value naming a short configured name, and passes a value shorter than every name', () => {
+    const short = compileIdentityReader({ ...RULES, headers: { ...RULES.headers, email: 'Mail' } });
+    for (const connection of ['Mail', 'mail', ' MAIL ', 'a,Mail', 'keep-alive, mail']) {
+      expectRejected(short(raw(['Remote-User', 'alice'], ['Connection', connection])), 'hop_by_hop_header');
+    }
+    for (const connection of ['Mai', 'close', 'a,b', '']) {
+      expect(identityOf(short(raw(['Remote-User', 'alice'], ['Connection', connection]))).username).toBe('alice');
+    }
+  });
+
   it('rejects an identity header named in a second Connection line', () => {
     expectRejected(
       read(raw(['Connection', 'keep-alive'], ['Remote-User', 'alice'], ['connection', 'Remote-User'])),

@@ -49,6 +49,7 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
   const parsed = new ParsedIdentities();
   const subject = rules.subject ?? undefined;
   const isTwinLength = lengthTable(twinLengths);
+  const shortestName = Math.min(...twinLengths);
 
   return (rawHeaders) => {
     // Locals rather than one array kept across calls: a header value stored into a long-lived array costs a
@@ -144,6 +145,8 @@ export function compileIdentityReader(rules: IdentityRules): IdentityReader {
    * one token (`keep-alive`, `close`): that case allocates nothing.
    */
   function namedIdentityHeader(value: string): Role | undefined {
+    // Shorter than every identity header name: no token of it can be one (`keep-alive`, `close`).
+    if (value.length < shortestName) return undefined;
     if (!value.includes(',')) return identityHeaderNamed(value);
     for (const part of value.split(',')) {
       const twinOf = identityHeaderNamed(part);

@@ -10,6 +10,7 @@ import { NO_METRICS, TrustedHeaderMetrics } from '../observability/trusted-heade
 import { TRUSTED_HEADER_OPTIONS } from '../trusted-header.constants.js';
 import { compileHeaderNameMatcher, removeHeaders, type HeaderNameMatcher } from './header-removal.js';
 import { compileProfileIdentity, type ProfileIdentity } from './profile-identity.js';
+import { peerAddressOf } from './peer-address.js';
 import { incomingMessageOf, type RequestInspection } from './request-inspection.js';
 import { reportRequest, type RequestReport } from './request-report.js';
 
@@ -175,7 +176,11 @@ export class RequestInspector implements OnApplicationBootstrap {
    */
   inspect(request: unknown, response?: unknown): RequestInspection {
     const message = incomingMessageOf(request);
-    if (message === undefined) return NOT_A_REQUEST;
+    return message === undefined ? NOT_A_REQUEST : this.inspectMessage(message, response);
+  }
+
+  /** `inspect` for the Node request itself, as incomingMessageOf found it (the strategy has it already). */
+  inspectMessage(message: IncomingMessage, response?: unknown): RequestInspection {
     const state = this.stateOf(message);
     if (response !== undefined && this.keepsResponses) state.response ??= response;
     return state.inspection;
@@ -202,7 +207,11 @@ export class RequestInspector implements OnApplicationBootstrap {
    */
   identityOf(request: unknown): MaybePromise<IdentityResult> {
     const message = incomingMessageOf(request);
-    if (message === undefined) return ANONYMOUS;
+    return message === undefined ? ANONYMOUS : this.identityOfMessage(message);
+  }
+
+  /** `identityOf` for the Node request itself, as incomingMessageOf found it. */
+  identityOfMessage(message: IncomingMessage): MaybePromise<IdentityResult> {
     const state = this.stateOf(message);
     if (state.profileIndex < 0) return ANONYMOUS;
     return (state.identity ??= state.truncated
@@ -233,53 +242,59 @@ export class RequestInspector implements OnApplicationBootstrap {
       this.arrivalFailure = undefined;
       throw error;
     }
-    const message = request as InspectedMessage;
-    let state = message[this.stateKey];
-    if (state === undefined) {
-      const peer = message.socket?.remoteAddress;
-      // The secret is read by the selection and removed right after, whether it matched or not.
-      const profileIndex = this.selector.select(message, peer);
-      // Before anything is removed: the count says whether Node dropped lines.
-      const truncated = profileIndex >= 0 && mayBeTruncated(message);
-      const secretLines = this.isSecretHeader === null ? NOTHING_STRIPPED : removeHeaders(message, this.isSecretHeader);
-      const secretSent = secretLines.length > 0;
-      let inspection: RequestInspection;
-      let notReadLines = NOTHING_STRIPPED;
-      /** What an untrusted peer sent that was removed, to be warned about once the state is kept. */
-      let warning: readonly string[] | undefined;
-      if (profileIndex >= 0) {
-        const { profile, foreignHeaders } = this.profiles[profileIndex]!;
-        if (foreignHeaders !== null) {
-          const removed = removeHeaders(message, foreignHeaders);
-          if (removed.length > 0) notReadLines = removed;
-        }
-        inspection = { peer, trusted: true, strippedHeaders: NOTHING_STRIPPED, profile };
-      } else {
-        const stripped = removeHeaders(message, this.isIdentityHeader);
-        if (stripped.length > 0 || secretSent) warning = stripped;
-        inspection = {
-          peer,
-          trusted: false,
-          strippedHeaders: stripped.length > 0 ? stripped : NOTHING_STRIPPED,
-          profile: null,
-        };
-      }
-      state = {
-        inspection,
-        profileIndex,
-        secretLines: secretSent ? secretLines : NOTHING_STRIPPED,
-        notReadLines,
-        truncated,
-        rawHeaders: message.rawHeaders,
-        identity: undefined,
-        response: undefined,
-      };
-      message[this.stateKey] = state;
-      // After the state is kept: a failing log line must not leave the request half inspected.
-      if (warning !== undefined) this.warnUntrusted(message, peer, warning);
-    }
-    this.lastMessage = message;
+    const state = (request as InspectedMessage)[this.stateKey] ?? this.firstInspection(request);
+    this.lastMessage = request;
     this.lastState = state;
+    return state;
+  }
+
+  /**
+   * Decides on a request not seen before, and keeps the state on it. Removes what must not reach anything
+   * after the library (secrets, identity headers it does not read or an untrusted peer sent).
+   */
+  private firstInspection(request: IncomingMessage): RequestState {
+    const message = request as InspectedMessage;
+    const peer = peerAddressOf(message);
+    // The secret is read by the selection and removed right after, whether it matched or not.
+    const profileIndex = this.selector.select(message, peer);
+    // Before anything is removed: the count says whether Node dropped lines.
+    const truncated = profileIndex >= 0 && mayBeTruncated(message);
+    const secretLines = this.isSecretHeader === null ? NOTHING_STRIPPED : removeHeaders(message, this.isSecretHeader);
+    const secretSent = secretLines.length > 0;
+    let inspection: RequestInspection;
+    let notReadLines = NOTHING_STRIPPED;
+    /** What an untrusted peer sent that was removed, to be warned about once the state is kept. */
+    let warning: readonly string[] | undefined;
+    if (profileIndex >= 0) {
+      const { profile, foreignHeaders } = this.profiles[profileIndex]!;
+      if (foreignHeaders !== null) {
+        const removed = removeHeaders(message, foreignHeaders);
+        if (removed.length > 0) notReadLines = removed;
+      }
+      inspection = { peer, trusted: true, strippedHeaders: NOTHING_STRIPPED, profile };
+    } else {
+      const stripped = removeHeaders(message, this.isIdentityHeader);
+      if (stripped.length > 0 || secretSent) warning = stripped;
+      inspection = {
+        peer,
+        trusted: false,
+        strippedHeaders: stripped.length > 0 ? stripped : NOTHING_STRIPPED,
+        profile: null,
+      };
+    }
+    const state: RequestState = {
+      inspection,
+      profileIndex,
+      secretLines: secretSent ? secretLines : NOTHING_STRIPPED,
+      notReadLines,
+      truncated,
+      rawHeaders: message.rawHeaders,
+      identity: undefined,
+      response: undefined,
+    };
+    message[this.stateKey] = state;
+    // After the state is kept: a failing log line must not leave the request half inspected.
+    if (warning !== undefined) this.warnUntrusted(message, peer, warning);
     return state;
   }
 
@@ -289,8 +304,14 @@ export class RequestInspector implements OnApplicationBootstrap {
    * request, in the adapter's request hook, which reports it as it would have reported it itself.
    */
   inspectOnArrival(request: IncomingMessage): void {
+    if (request === this.lastMessage || this.arrivalFailure?.message === request) return;
     try {
-      this.stateOf(request);
+      // stateOf's lookup, at a site of its own: a request arrives with the one layout its server gives it, where
+      // stateOf meets requests at every later stage and with every property added since, and its lookup is
+      // megamorphic (docs/performance.md).
+      const state = (request as InspectedMessage)[this.stateKey] ?? this.firstInspection(request);
+      this.lastMessage = request;
+      this.lastState = state;
     } catch (error) {
       this.arrivalFailure = { message: request, error };
     }

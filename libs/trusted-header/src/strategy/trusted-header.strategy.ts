@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-custom';
 import { LogThrottle } from '../common/log-throttle.js';
@@ -117,9 +118,12 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
   };
 
   private authenticateRequest(request: unknown, response: unknown): MaybePromise<AuthenticatedUser> {
-    const inspection = this.inspector.inspect(request);
+    // Found once and handed on: every lookup of it tests the request's prototype chain.
     const message = incomingMessageOf(request);
-    const cookie = this.sessions.enabled && message ? this.cookieOf(message.rawHeaders) : NO_COOKIE;
+    // Anything but a request Node's server made asserts nobody (incomingMessageOf).
+    if (message === undefined) throw httpExceptionFor('missing_identity', 'Not logged in');
+    const inspection = this.inspector.inspectMessage(message);
+    const cookie = this.sessions.enabled ? this.cookieOf(message.rawHeaders) : NO_COOKIE;
     if (!inspection.trusted) {
       if (cookie.kind !== 'none') {
         this.metrics.sessionRefused('untrusted_proxy');
@@ -133,21 +137,21 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       }
       throw httpExceptionFor('missing_identity', 'Not logged in');
     }
-    const result = this.inspector.identityOf(request);
+    const result = this.inspector.identityOfMessage(message);
     return result instanceof Promise
-      ? result.then((settled) => this.userFor(settled, request, response, inspection, cookie))
-      : this.userFor(result, request, response, inspection, cookie);
+      ? result.then((settled) => this.userFor(settled, message, request, response, inspection, cookie))
+      : this.userFor(result, message, request, response, inspection, cookie);
   }
 
   /** The user for what the request asserted (headers, verified claims or nothing) and its session cookie. */
   private userFor(
     result: IdentityResult,
+    message: IncomingMessage,
     request: unknown,
     response: unknown,
     inspection: RequestInspection,
     cookie: SessionCookie,
   ): MaybePromise<AuthenticatedUser> {
-    const message = incomingMessageOf(request);
     if (result.kind === 'rejected') {
       this.logRejection(result.reason, `request from proxy ${inspection.peer} rejected: ${result.detail}`);
       this.reportRefusal(result.reason, request);
@@ -166,16 +170,16 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
     }
 
     // Authenticated by headers or by a session from here on: an unsafe method must come from this site.
-    const crossSite = crossSiteProblem(message!, this.options.csrf);
+    const crossSite = crossSiteProblem(message, this.options.csrf);
     if (crossSite !== null) {
-      this.logRejection('cross_site_request', `${message!.method} ${message!.url ?? ''} refused: ${crossSite}`);
+      this.logRejection('cross_site_request', `${message.method} ${message.url ?? ''} refused: ${crossSite}`);
       throw httpExceptionFor('cross_site_request', 'Cross-site request refused');
     }
 
     // Without sessions, a cached user is answered without a promise or a closure: this is every request's path.
     const session: SessionRequest | null = this.sessions.enabled
       ? {
-          message: message!,
+          message,
           response: response ?? this.inspector.responseOf(request),
           peer: inspection.peer,
           cookie,
