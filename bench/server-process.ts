@@ -79,7 +79,7 @@ export class ServerProcess {
 
   /** SIGTERM lets the server exit on its own (and write a --cpu-prof profile); SIGKILL does not wait for it. */
   async stop(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.kill(signal);
     await exited;

@@ -1,6 +1,5 @@
 import { Agent, createServer, IncomingMessage, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Socket } from 'node:net';
+import { createServer as createNetServer, Socket, type AddressInfo, type Server as NetServer } from 'node:net';
 import { peerAddressOf } from './peer-address.js';
 
 /** Each request's answer from peerAddressOf, beside what its own socket reports, in the order they came. */
@@ -56,20 +55,42 @@ describe('peerAddressOf', () => {
     expect(new Set(seen.map((entry) => entry.kept))).toEqual(new Set(['127.0.0.1', '127.0.0.2']));
   });
 
-  it('keeps nothing for a socket that has no address (already closed): it stays without a peer', () => {
+  it('follows a socket that connects anew, to another peer, as Node does', async () => {
+    // A socket the application connected itself and hands to its HTTP server (a tunnel agent), connected first
+    // to 127.0.0.1 and then, after closing, to 127.0.0.3.
+    const listening = await Promise.all(
+      ['127.0.0.1', '127.0.0.3'].map(
+        (host) =>
+          new Promise<NetServer>((resolve) => {
+            const peer = createNetServer((connection) => connection.end());
+            peer.listen(0, host, () => resolve(peer));
+          }),
+      ),
+    );
     const socket = new Socket();
-    const message = new IncomingMessage(socket);
-    expect(socket.remoteAddress).toBeUndefined();
-    expect(peerAddressOf(message)).toBeUndefined();
-    expect(Object.getOwnPropertySymbols(socket).map(String)).not.toContain('Symbol(trusted-header:peer-address)');
+    const connectTo = (peer: NetServer) =>
+      new Promise<void>((resolve) =>
+        socket.connect((peer.address() as AddressInfo).port, (peer.address() as AddressInfo).address, resolve),
+      );
+    try {
+      await connectTo(listening[0]!);
+      expect(peerAddressOf(new IncomingMessage(socket))).toBe('127.0.0.1');
+      socket.destroy();
+      await new Promise((resolve) => socket.once('close', resolve));
+      await connectTo(listening[1]!);
+      expect(peerAddressOf(new IncomingMessage(socket))).toBe('127.0.0.3');
+    } finally {
+      socket.destroy();
+      for (const peer of listening) peer.close();
+    }
   });
 
-  it('reads through, and writes nothing on, what is not a Node socket of an HTTP/1 request', () => {
+  it('answers what the socket reports for a socket without an address (closed) or of another kind', () => {
+    expect(peerAddressOf(new IncomingMessage(new Socket()))).toBeUndefined();
     const socket = Object.freeze({ remoteAddress: '10.0.0.1' });
-    const message = new IncomingMessage(socket as unknown as Socket);
-    expect(peerAddressOf(message)).toBe('10.0.0.1');
-    const http2Like = { socket: Object.freeze({ remoteAddress: '10.0.0.2' }) } as unknown as IncomingMessage;
-    expect(peerAddressOf(http2Like)).toBe('10.0.0.2');
+    expect(peerAddressOf(new IncomingMessage(socket as unknown as Socket))).toBe('10.0.0.1');
+    const http2Like = { socket: Object.freeze({ remoteAddress: '10.0.0.2', _peername: { address: '10.9.9.9' } }) };
+    expect(peerAddressOf(http2Like as unknown as IncomingMessage)).toBe('10.0.0.2');
     expect(peerAddressOf({ socket: null } as unknown as IncomingMessage)).toBeUndefined();
   });
 });

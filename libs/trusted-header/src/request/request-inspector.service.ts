@@ -176,11 +176,7 @@ export class RequestInspector implements OnApplicationBootstrap {
    */
   inspect(request: unknown, response?: unknown): RequestInspection {
     const message = incomingMessageOf(request);
-    return message === undefined ? NOT_A_REQUEST : this.inspectMessage(message, response);
-  }
-
-  /** `inspect` for the Node request itself, as incomingMessageOf found it (the strategy has it already). */
-  inspectMessage(message: IncomingMessage, response?: unknown): RequestInspection {
+    if (message === undefined) return NOT_A_REQUEST;
     const state = this.stateOf(message);
     if (response !== undefined && this.keepsResponses) state.response ??= response;
     return state.inspection;
@@ -207,11 +203,7 @@ export class RequestInspector implements OnApplicationBootstrap {
    */
   identityOf(request: unknown): MaybePromise<IdentityResult> {
     const message = incomingMessageOf(request);
-    return message === undefined ? ANONYMOUS : this.identityOfMessage(message);
-  }
-
-  /** `identityOf` for the Node request itself, as incomingMessageOf found it. */
-  identityOfMessage(message: IncomingMessage): MaybePromise<IdentityResult> {
+    if (message === undefined) return ANONYMOUS;
     const state = this.stateOf(message);
     if (state.profileIndex < 0) return ANONYMOUS;
     return (state.identity ??= state.truncated

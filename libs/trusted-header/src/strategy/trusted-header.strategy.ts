@@ -118,12 +118,11 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
   };
 
   private authenticateRequest(request: unknown, response: unknown): MaybePromise<AuthenticatedUser> {
+    // Through the inspector's public methods, which an integration may override (building blocks).
+    const inspection = this.inspector.inspect(request);
     // Found once and handed on: every lookup of it tests the request's prototype chain.
     const message = incomingMessageOf(request);
-    // Anything but a request Node's server made asserts nobody (incomingMessageOf).
-    if (message === undefined) throw httpExceptionFor('missing_identity', 'Not logged in');
-    const inspection = this.inspector.inspectMessage(message);
-    const cookie = this.sessions.enabled ? this.cookieOf(message.rawHeaders) : NO_COOKIE;
+    const cookie = this.sessions.enabled && message ? this.cookieOf(message.rawHeaders) : NO_COOKIE;
     if (!inspection.trusted) {
       if (cookie.kind !== 'none') {
         this.metrics.sessionRefused('untrusted_proxy');
@@ -137,7 +136,9 @@ export class TrustedHeaderStrategy extends PassportStrategy(Strategy, TRUSTED_HE
       }
       throw httpExceptionFor('missing_identity', 'Not logged in');
     }
-    const result = this.inspector.identityOfMessage(message);
+    // Anything but a request Node's server made asserts nobody (incomingMessageOf), whatever an inspector says.
+    if (message === undefined) throw httpExceptionFor('missing_identity', 'Not logged in');
+    const result = this.inspector.identityOf(request);
     return result instanceof Promise
       ? result.then((settled) => this.userFor(settled, message, request, response, inspection, cookie))
       : this.userFor(result, message, request, response, inspection, cookie);
