@@ -9,9 +9,8 @@ interface Seen {
   readonly port: number | undefined;
 }
 
-async function listen(seen: Seen[], before?: (message: IncomingMessage) => void): Promise<Server> {
+async function listen(seen: Seen[]): Promise<Server> {
   const server = createServer((message, response) => {
-    before?.(message);
     seen.push({ kept: peerAddressOf(message), socket: message.socket.remoteAddress, port: message.socket.remotePort });
     response.end('ok');
   });

@@ -329,6 +329,7 @@ export class RequestInspector implements OnApplicationBootstrap {
       {
         socket: message.socket,
         rawHeaders: message.rawHeaders,
+        peer: state.inspection.peer,
         accepted: state.profileIndex,
         secretLines: state.secretLines,
         strippedLines: state.inspection.strippedHeaders,
@@ -353,7 +354,7 @@ export class RequestInspector implements OnApplicationBootstrap {
         ? `sent identity headers (${[...new Set(stripped)].join(', ')}); ignored and removed`
         : 'sent a shared secret; removed';
     const why = this.selector
-      .explain(message)
+      .explain(message, peer)
       .map((refusal) =>
         this.profiles.length > 1
           ? `${refusal.check} (profile ${refusal.profile}: ${refusal.detail})`

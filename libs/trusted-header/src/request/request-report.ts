@@ -97,7 +97,7 @@ export function reportRequest(
     ...request.notReadLines.map((name) => ({ name, why: 'not_read' as const })),
   ];
   return {
-    peer: request.socket?.remoteAddress ?? null,
+    peer: request.peer ?? null,
     trusted: profile !== null,
     profile: profile?.name ?? null,
     profiles: reportProfiles(profiles, request, certificateCheckOf),

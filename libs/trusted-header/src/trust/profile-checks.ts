@@ -20,6 +20,8 @@ export interface ProfileReport {
 
 /** A request as it is after inspection, and what inspection kept of what it removed. */
 export interface CheckedRequest extends TrustEvidence {
+  /** The peer address the decision was made on (the inspection's). */
+  readonly peer: string | undefined;
   /** Index of the profile that accepted the request; -1 for none. */
   readonly accepted: number;
   /** Names of the shared-secret header lines the request carried (removed by inspection; values never kept). */
@@ -27,11 +29,11 @@ export interface CheckedRequest extends TrustEvidence {
 }
 
 /**
- * Every check of every profile, for one request, with what each found: the explanation an operator asks for.
- * Not on the request path, where the first failed check is enough. Peer, certificate and assertion header are
- * read again from the request; the shared secret was removed from it, so only how many lines it had is
- * known: when a profile with one line and every other check passing was tried and did not accept, its secret
- * must be the one that did not match.
+ * Every check of every profile, for one request, with what each found: the explanation an operator asks for. Not on
+ * the request path, where the first failed check is enough. Certificate and assertion header are read again from the
+ * request, the peer is the one the decision was made on; the shared secret was removed from it, so only how many
+ * lines it had is known: when a profile with one line and every other check passing was tried and did not accept,
+ * its secret must be the one that did not match.
  */
 export function reportProfiles(
   profiles: readonly ResolvedProxyProfile[],
@@ -44,7 +46,7 @@ export function reportProfiles(
     const checks: ProfileCheckReport[] = [];
     const { trust, sharedSecret, assertion } = profile;
     if (trust !== null) {
-      const peer = request.socket?.remoteAddress;
+      const { peer } = request;
       const passed = trust.isTrustedPeer(peer);
       checks.push({
         check: 'peer_address',

@@ -16,6 +16,11 @@ function selectOf(selector: ProfileSelector, evidence: TrustEvidence): number {
   return selector.select(evidence, evidence.socket?.remoteAddress);
 }
 
+/** The evidence and its peer, read as the inspector reads it. */
+function evidenceAndPeer(evidence: TrustEvidence): [TrustEvidence, string | undefined] {
+  return [evidence, evidence.socket?.remoteAddress];
+}
+
 function selectorFor(options: TrustedHeaderOptions) {
   return compileProfileSelector(resolveTrustedHeaderOptions(options).profiles);
 }
@@ -42,7 +47,7 @@ describe('compileProfileSelector', () => {
     const selector = selectorFor({});
     expect(selectOf(selector, request('127.0.0.1'))).toBe(0);
     expect(selectOf(selector, request('127.0.0.2'))).toBe(-1);
-    expect(selector.explain(request('127.0.0.2'))).toEqual([
+    expect(selector.explain(...evidenceAndPeer(request('127.0.0.2')))).toEqual([
       expect.objectContaining({ profile: 'default', check: 'peer_not_trusted' }),
     ]);
   });
@@ -55,7 +60,7 @@ describe('compileProfileSelector', () => {
     expect(selectOf(selector, request('203.0.113.9', ['X-Proxy-Secret', S1, 'X-Proxy-Secret', S1]))).toBe(-1);
     expect(selectOf(selector, request('203.0.113.9', ['X_Proxy_Secret', S1]))).toBe(-1);
     expect(selectOf(selector, request('203.0.113.9'))).toBe(-1);
-    expect(selector.explain(request('203.0.113.9', ['X-Proxy-Secret', 'nope']))).toEqual([
+    expect(selector.explain(...evidenceAndPeer(request('203.0.113.9', ['X-Proxy-Secret', 'nope'])))).toEqual([
       expect.objectContaining({ check: 'secret_mismatch' }),
     ]);
   });
@@ -78,7 +83,9 @@ describe('compileProfileSelector', () => {
     expect(selectOf(selector, request('10.0.0.7'))).toBe(1);
     expect(selectOf(selector, request('10.0.0.7', ['X-Proxy-Secret', 'z'.repeat(32)]))).toBe(1);
     expect(selectOf(selector, request('192.0.2.1', ['X-Proxy-Secret', 'z'.repeat(32)]))).toBe(-1);
-    expect(selector.explain(request('192.0.2.1')).map((refusal) => [refusal.profile, refusal.check])).toEqual([
+    expect(
+      selector.explain(...evidenceAndPeer(request('192.0.2.1'))).map((refusal) => [refusal.profile, refusal.check]),
+    ).toEqual([
       ['edge', 'secret_mismatch'],
       ['lan', 'peer_not_trusted'],
     ]);

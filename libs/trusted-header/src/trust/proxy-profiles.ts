@@ -20,14 +20,15 @@ export interface ProfileRefusal {
 export interface ProfileSelector {
   /**
    * Index into the profiles of the first one whose every check passes; -1 for none. `peer` is the request's
-   * socket address, which the caller has read already (a second read of a socket's address costs a lookup).
+   * socket address as the caller read it (request/peer-address.ts): every profile's address check decides on
+   * it, so one request is never judged on two readings.
    */
   select(request: TrustEvidence, peer: string | undefined): number;
   /** For the log line of a refused request: what each profile found wrong. Not on the request path. */
-  explain(request: TrustEvidence): ProfileRefusal[];
+  explain(request: TrustEvidence, peer: string | undefined): ProfileRefusal[];
 }
 
-type Check = (request: TrustEvidence) => ProfileRefusal | null;
+type Check = (request: TrustEvidence, peer: string | undefined) => ProfileRefusal | null;
 
 /**
  * Compiles each profile's checks once, cheapest first (peer address, shared secret, client certificate,
@@ -43,25 +44,25 @@ export function compileProfileSelector(profiles: readonly ResolvedProxyProfile[]
     const trust = only.trust;
     return {
       select: (_request, peer) => (trust.isTrustedPeer(peer) ? 0 : -1),
-      explain: (request) => refusals(compiled, request),
+      explain: (request, peer) => refusals(compiled, request, peer),
     };
   }
   return {
-    select(request) {
+    select(request, peer) {
       for (let index = 0; index < compiled.length; index++) {
-        if (compiled[index]!.every((check) => check(request) === null)) return index;
+        if (compiled[index]!.every((check) => check(request, peer) === null)) return index;
       }
       return -1;
     },
-    explain: (request) => refusals(compiled, request),
+    explain: (request, peer) => refusals(compiled, request, peer),
   };
 }
 
-function refusals(compiled: readonly Check[][], request: TrustEvidence): ProfileRefusal[] {
+function refusals(compiled: readonly Check[][], request: TrustEvidence, peer: string | undefined): ProfileRefusal[] {
   const found: ProfileRefusal[] = [];
   for (const checks of compiled) {
     for (const check of checks) {
-      const refusal = check(request);
+      const refusal = check(request, peer);
       if (refusal !== null) {
         found.push(refusal);
         break;
@@ -80,8 +81,7 @@ function compileChecks(profile: ResolvedProxyProfile): Check[] {
   });
   const { trust, sharedSecret, clientCertificate, assertion } = profile;
   if (trust !== null) {
-    checks.push((request) => {
-      const peer = request.socket?.remoteAddress;
+    checks.push((_request, peer) => {
       return trust.isTrustedPeer(peer)
         ? null
         : refuse('peer_not_trusted', `peer ${peer ?? 'unknown'} is not in ${trust.describe().join(', ')}`);
