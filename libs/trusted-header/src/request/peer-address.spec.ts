@@ -84,6 +84,27 @@ describe('peerAddressOf', () => {
     }
   });
 
+  it('answers a remoteAddress the application redefined on the socket, whatever Node has filled in since', async () => {
+    const seen: Seen[] = [];
+    const server = await listen(seen);
+    // A PROXY-protocol wrapper: the socket answers the client behind the load balancer.
+    server.on('connection', (socket: Socket) => {
+      Object.defineProperty(socket, 'remoteAddress', { get: () => '203.0.113.7', configurable: true });
+    });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await get(server, agent, '127.0.0.1');
+      // Something reads one of Node's own getters in between: Node fills its field with the TCP peer.
+      server.once('request', (message: IncomingMessage) => void message.socket.remoteFamily);
+      await get(server, agent, '127.0.0.1');
+      await get(server, agent, '127.0.0.1');
+    } finally {
+      agent.destroy();
+      server.close();
+    }
+    expect(seen.map((entry) => entry.kept)).toEqual(['203.0.113.7', '203.0.113.7', '203.0.113.7']);
+  });
+
   it('answers what the socket reports for a socket without an address (closed) or of another kind', () => {
     expect(peerAddressOf(new IncomingMessage(new Socket()))).toBeUndefined();
     const socket = Object.freeze({ remoteAddress: '10.0.0.1' });
