@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { TrustedHeaderOptions } from 'nestjs-trusted-header';
-import type { RawResponse } from './support/raw-request.js';
+import { rawPipeline, type RawResponse } from './support/raw-request.js';
 import { ADAPTERS, startTestApp, useTestApp, type TestApp } from './support/test-app.js';
 import { describeWithConcurrentDatabase } from './support/test-database.js';
 
@@ -305,6 +305,47 @@ describe.each(ADAPTERS)('persistent sessions (%s)', (adapter) => {
         expect(again.body.username).toBe('switch-a');
         expect(issuedTokens(again)[0]).not.toBe(tokenA);
         expectRefused(await me(tokenA), 401, 'invalid_session');
+      });
+
+      it("pipelined on one connection behind B's login: A's cookie is A or refused, never B; dead once B is answered", async () => {
+        await logIn('pipe-b');
+        const tokenA = await logIn('pipe-a');
+        const cookieOnly = { headers: [withCookie(tokenA)] };
+        const logoutA = {
+          path: '/auth/logout',
+          method: 'POST',
+          headers: [withCookie(tokenA), ['Content-Length', '0'] as Header],
+        };
+        const responses = await rawPipeline({
+          port: api().port,
+          requests: [
+            { headers: [...as('pipe-b', staff), withCookie(tokenA)] },
+            cookieOnly,
+            cookieOnly,
+            logoutA,
+            cookieOnly,
+          ],
+        });
+        expect({ status: responses[0]!.status, username: responses[0]!.body.username }).toEqual({
+          status: 200,
+          username: 'pipe-b',
+        });
+        expect(issuedTokens(responses[0]!)).toHaveLength(1);
+        // Handled while B's login was committing (Node handles pipelined requests in parallel): the session as it
+        // was a moment before, or refused. Never the identity of the request before it on the connection.
+        for (const response of [responses[1]!, responses[2]!, responses[4]!]) {
+          const seen = { status: response.status, user: response.body?.username ?? response.body?.reason };
+          expect([
+            { status: 200, user: 'pipe-a' },
+            { status: 401, user: 'invalid_session' },
+          ]).toContainEqual(seen);
+          expect(issuedTokens(response)).toEqual([]);
+        }
+        expect(responses[3]!.status).toBe(303);
+        // Ended once: by B's login, or by the logout if that committed first (it was handled beside it).
+        expect(['replaced', 'logout']).toContain((await sessionOf(tokenA)).revoked_reason);
+        expectRefused(await me(tokenA), 401, 'invalid_session');
+        await alive(issuedTokens(responses[0]!)[0]!, 'pipe-b');
       });
 
       it("an invalid identity assertion beside A's cookie is refused, never resolved to A's session", async () => {
