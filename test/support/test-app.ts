@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { UserSyncService, type TrustedHeaderOptions } from 'nestjs-trusted-header';
 import { ChangeListener } from 'nestjs-trusted-header/building-blocks';
@@ -51,6 +51,8 @@ export async function startTestApp(
   host = '127.0.0.1',
   /** Runs on the created app before it initialises: where an application registers its own plugins. */
   beforeListen: (app: INestApplication) => void | Promise<void> = () => {},
+  /** More providers of the application, such as a WebSocket gateway. */
+  providers: Provider[] = [],
 ): Promise<TestApp> {
   const queries = new QueryCounter();
   const moduleRef = await Test.createTestingModule({
@@ -61,6 +63,7 @@ export async function startTestApp(
       }),
     ],
     controllers: [ProbeController],
+    providers,
   })
     .setLogger(logs)
     .compile();

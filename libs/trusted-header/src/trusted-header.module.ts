@@ -11,6 +11,7 @@ import { declareRequestUser } from './request/fastify-request-user.js';
 import { inspectBeforeMiddleware } from './request/early-inspection.js';
 import { inspectOnArrival } from './request/express-arrival.js';
 import { inspectOnServerArrival } from './request/fastify-arrival.js';
+import { inspectBypassingRequests } from './request/upgrade-arrival.js';
 import { TrustedHeaderStrategy } from './strategy/trusted-header.strategy.js';
 import { DatabaseGate } from './persistence/database-gate.service.js';
 import { TrustedHeaderMetrics } from './observability/trusted-header-metrics.js';
@@ -79,6 +80,8 @@ interface FastifyHooks {
   ],
 })
 export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule implements NestModule {
+  private readonly logger = new Logger('TrustedHeader');
+
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly inspector: RequestInspector,
@@ -103,7 +106,9 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
    * failure on arrival and covers a request that reached the application another way. Where the adapter keeps
    * no such hook, a native middleware / onRequest hook registered here, before any route, does it: Nest's
    * route-wide middleware costs a path match and a wrapper per request (on Fastify it goes through
-   * @fastify/middie). Other adapters get that.
+   * @fastify/middie). Other adapters get that. Requests Node hands to the server's `upgrade` or `connect`
+   * listeners (WebSocket handshakes) pass none of that: they are inspected first among those listeners (see
+   * inspectBypassingRequests).
    */
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost?.httpAdapter;
@@ -143,6 +148,16 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
     } else {
       consumer.apply(TrustedHeaderMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
     }
+    // WebSocket handshakes and CONNECT requests reach the server's own listeners, never the adapter.
+    inspectBypassingRequests(
+      adapter?.getHttpServer(),
+      (request) => this.inspector.inspect(request),
+      (request, error) =>
+        this.logger.error(
+          `request_inspection_failed: ${request.method ?? ''} ${JSON.stringify(request.url ?? '')} (upgrade or CONNECT) closed: ` +
+            (error instanceof Error ? error.message : String(error)),
+        ),
+    );
     // After the request hooks, so that they run first on the logout route too.
     if (adapter && this.options.logout !== null) registerLogoutRoute(adapter, this.options.logout.path, this.logout);
   }

@@ -1,0 +1,145 @@
+import type { INestApplication } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
+import type { IncomingMessage } from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
+import { identityHeadersOf, type SeenHeaders } from './support/request-hooks.js';
+import { ADAPTERS, startTestApp, type TestApp } from './support/test-app.js';
+import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+
+/**
+ * THREATS 1 for requests that never reach the adapter: Node hands a WebSocket handshake (a request with
+ * `Upgrade: websocket`) to the server's `upgrade` listeners, not to the request path where the library removes
+ * an untrusted peer's identity headers. A gateway's `handleConnection` gets that request: it must not find a
+ * `Remote-User` there that the proxy did not send. Real parts: Nest's WsAdapter (@nestjs/platform-ws) with a
+ * gateway, a `ws` server attached to the same HTTP server, and `ws` clients from a trusted (127.0.0.1) and an
+ * untrusted (127.0.0.2) address.
+ */
+
+const seenByGateway: SeenHeaders[] = [];
+
+@WebSocketGateway({ path: '/ws' })
+class HandshakeGateway implements OnGatewayConnection {
+  handleConnection(_client: WebSocket, request: IncomingMessage): void {
+    seenByGateway.push(identityHeadersOf(request));
+  }
+}
+
+const FORGED = {
+  'Remote-User': 'admin',
+  'Remote-Groups': 'admins',
+  Remote_Email: 'admin@example.org',
+};
+
+/** Opens a WebSocket from `localAddress` with the forged identity headers, and closes it once it is open. */
+function handshake(port: number, path: string, localAddress: string): Promise<'open' | 'refused'> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { localAddress, headers: FORGED });
+    socket.once('open', () => {
+      socket.close();
+      resolve('open');
+    });
+    socket.once('unexpected-response', () => resolve('refused'));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNRESET' || /socket hang up/.test(error.message) ? resolve('refused') : reject(error),
+    );
+  });
+}
+
+describe.each(ADAPTERS)('WebSocket handshakes (%s)', (adapter) => {
+  let database: TestDatabase;
+  let api: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    api = await startTestApp(
+      adapter,
+      { createUnknownUser: true },
+      await database.options(),
+      '127.0.0.1',
+      (app: INestApplication) => {
+        app.useWebSocketAdapter(new WsAdapter(app));
+      },
+      [HandshakeGateway],
+    );
+  });
+  afterAll(async () => {
+    await api?.close();
+    await database?.close();
+  });
+
+  it("a gateway never sees an untrusted peer's identity headers or their twins; the peer is warned about", async () => {
+    seenByGateway.length = 0;
+    const warnings = api.logs.matching('warn', /untrusted_proxy: peer 127\.0\.0\.2/).length;
+    expect(await handshake(api.port, '/ws', '127.0.0.2')).toBe('open');
+    expect(seenByGateway).toEqual([{ headers: [], rawHeaders: [] }]);
+    expect(api.logs.matching('warn', /untrusted_proxy: peer 127\.0\.0\.2/).length).toBeGreaterThan(warnings);
+  });
+
+  it("a trusted proxy's identity headers reach the gateway", async () => {
+    seenByGateway.length = 0;
+    expect(await handshake(api.port, '/ws', '127.0.0.1')).toBe('open');
+    expect(seenByGateway).toEqual([
+      {
+        headers: ['remote-user', 'remote-groups', 'remote_email'],
+        rawHeaders: ['Remote-User', 'Remote-Groups', 'Remote_Email'],
+      },
+    ]);
+  });
+
+  it('an upgrade request the gateway does not serve is still answered, not left open', async () => {
+    expect(await handshake(api.port, '/not-a-gateway', '127.0.0.2')).toBe('refused');
+  });
+});
+
+describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', (adapter) => {
+  let database: TestDatabase;
+  let api: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    api = await startTestApp(adapter, { createUnknownUser: true }, await database.options());
+  });
+  afterAll(async () => {
+    await api?.close();
+    await database?.close();
+  });
+
+  it('the library adds no upgrade listener of its own: Node answers them on the request path, as before', async () => {
+    expect(api.app.getHttpServer().listenerCount('upgrade')).toBe(0);
+    const response = await api.request(
+      '/me',
+      [
+        ['Upgrade', 'websocket'],
+        ['Remote-User', 'admin'],
+      ],
+      { localAddress: '127.0.0.2' },
+    );
+    expect({ status: response.status, reason: response.body?.reason }).toEqual({
+      status: 401,
+      reason: 'untrusted_proxy',
+    });
+  });
+
+  it('a ws server attached to the HTTP server after the start is covered; once it closes, nothing of it is left', async () => {
+    const seen: SeenHeaders[] = [];
+    const server = new WebSocketServer({ server: api.app.getHttpServer(), path: '/raw' });
+    server.on('connection', (_socket, request) => seen.push(identityHeadersOf(request)));
+    try {
+      expect(await handshake(api.port, '/raw', '127.0.0.2')).toBe('open');
+      expect(await handshake(api.port, '/raw', '127.0.0.1')).toBe('open');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    // Its listener gone, the library's went with it: an upgrade request is an ordinary request again.
+    expect(api.app.getHttpServer().listenerCount('upgrade')).toBe(0);
+    expect((await api.request('/me', [['Upgrade', 'websocket']], { localAddress: '127.0.0.2' })).status).toBe(401);
+    expect(seen).toEqual([
+      { headers: [], rawHeaders: [] },
+      {
+        headers: ['remote-user', 'remote-groups', 'remote_email'],
+        rawHeaders: ['Remote-User', 'Remote-Groups', 'Remote_Email'],
+      },
+    ]);
+  });
+});
