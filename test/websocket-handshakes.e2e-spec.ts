@@ -2,7 +2,9 @@ import type { INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
+import { Server as SocketIoServer } from 'socket.io';
 import { WebSocket, WebSocketServer } from 'ws';
+import { rawRequest } from './support/raw-request.js';
 import { identityHeadersOf, type SeenHeaders } from './support/request-hooks.js';
 import { ADAPTERS, startTestApp, type TestApp } from './support/test-app.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
@@ -11,9 +13,10 @@ import { createTestDatabase, type TestDatabase } from './support/test-database.j
  * THREATS 1 for requests that never reach the adapter: Node hands a WebSocket handshake (a request with
  * `Upgrade: websocket`) to the server's `upgrade` listeners, not to the request path where the library removes
  * an untrusted peer's identity headers. A gateway's `handleConnection` gets that request: it must not find a
- * `Remote-User` there that the proxy did not send. Real parts: Nest's WsAdapter (@nestjs/platform-ws) with a
- * gateway, a `ws` server attached to the same HTTP server, and `ws` clients from a trusted (127.0.0.1) and an
- * untrusted (127.0.0.2) address.
+ * `Remote-User` there that the proxy did not send. Nor must socket.io's, whose engine takes the server's
+ * `request` listeners over and serves its HTTP long-polling handshake itself, ahead of the adapter. Real parts:
+ * Nest's WsAdapter (@nestjs/platform-ws) with a gateway, a `ws` server and a socket.io server attached to the
+ * same HTTP server, and clients from a trusted (127.0.0.1) and an untrusted (127.0.0.2) address.
  */
 
 const seenByGateway: SeenHeaders[] = [];
@@ -131,7 +134,7 @@ describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', 
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
-    // Its listener gone, the library's went with it: an upgrade request is an ordinary request again.
+    // The library added none: with the ws server's gone, an upgrade request is an ordinary request again.
     expect(api.app.getHttpServer().listenerCount('upgrade')).toBe(0);
     expect((await api.request('/me', [['Upgrade', 'websocket']], { localAddress: '127.0.0.2' })).status).toBe(401);
     expect(seen).toEqual([
@@ -141,5 +144,51 @@ describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', 
         rawHeaders: ['Remote-User', 'Remote-Groups', 'Remote_Email'],
       },
     ]);
+  });
+
+  it("socket.io's long-polling and WebSocket handshakes from an untrusted peer carry no identity headers", async () => {
+    const io = new SocketIoServer(api.app.getHttpServer());
+    const seen: string[][] = [];
+    io.on('connection', (socket) =>
+      seen.push(Object.keys(socket.handshake.headers).filter((name) => /remote/i.test(name))),
+    );
+    const forged = Object.entries(FORGED);
+    const untrusted = { localAddress: '127.0.0.2' };
+    try {
+      const open = await api.request('/socket.io/?EIO=4&transport=polling', forged, untrusted);
+      expect(open.status).toBe(200);
+      const { sid } = JSON.parse(open.text.slice(open.text.indexOf('{'))) as { sid: string };
+      const connect = await rawRequest({
+        port: api.port,
+        path: `/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+        method: 'POST',
+        headers: [...forged, ['Content-Type', 'text/plain;charset=UTF-8'], ['Content-Length', '2']],
+        body: '40',
+        ...untrusted,
+      });
+      expect(connect.status).toBe(200);
+      await new Promise<void>((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${api.port}/socket.io/?EIO=4&transport=websocket`, {
+          ...untrusted,
+          headers: FORGED,
+        });
+        socket.on('message', (data) => {
+          const message = String(data);
+          if (message.startsWith('0')) socket.send('40');
+          else if (message.startsWith('40')) {
+            socket.close();
+            resolve();
+          }
+        });
+        socket.once('error', reject);
+      });
+      for (let i = 0; i < 100 && seen.length < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(seen).toEqual([[], []]);
+      // The application's own routes, now behind engine.io's listener, still refuse the peer's headers.
+      const me = await api.request('/me', forged, untrusted);
+      expect({ status: me.status, reason: me.body?.reason }).toEqual({ status: 401, reason: 'untrusted_proxy' });
+    } finally {
+      await io.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { Logger, Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import type { EventEmitter } from 'node:events';
 import { HttpAdapterHost } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { describeOptions } from './config/describe-options.js';
@@ -107,12 +108,15 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
    * no such hook, a native middleware / onRequest hook registered here, before any route, does it: Nest's
    * route-wide middleware costs a path match and a wrapper per request (on Fastify it goes through
    * @fastify/middie). Other adapters get that. Requests Node hands to the server's `upgrade` or `connect`
-   * listeners (WebSocket handshakes) pass none of that: they are inspected first among those listeners (see
-   * inspectBypassingRequests).
+   * listeners (WebSocket handshakes), or to a `request` listener put in front of the adapter's, pass none of
+   * that: they are inspected as the server emits them (see inspectBypassingRequests).
    */
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost?.httpAdapter;
     const type = adapter?.getType();
+    const server = adapter?.getHttpServer() as EventEmitter | undefined;
+    /** The server's `request` listeners that inspect every request they get (see inspectBypassingRequests). */
+    let covered: readonly unknown[] = [];
     if (type === 'fastify') {
       const fastify = adapter!.getInstance<FastifyHooks>();
       declareRequestUser(adapter!.getInstance());
@@ -124,7 +128,8 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
         if (withReply) request[FASTIFY_REPLY] = reply;
         this.inspector.inspect(request);
       };
-      inspectOnServerArrival(adapter!.getHttpServer(), (request) => this.inspector.inspectOnArrival(request));
+      inspectOnServerArrival(server, (request) => this.inspector.inspectOnArrival(request));
+      covered = server?.listeners('request') ?? [];
       if (!inspectBeforeMiddleware(adapter, inspect as (request: unknown, reply: unknown) => void)) {
         fastify.addHook('onRequest', (request, reply, done) => {
           inspect(request, reply);
@@ -136,6 +141,8 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
         this.inspector.inspect(request);
       };
       inspectOnArrival(adapter!.getInstance(), (request) => this.inspector.inspectOnArrival(request));
+      // The server's listener is the Express application, whose `handle` inspects.
+      covered = [adapter!.getInstance()];
       if (!inspectBeforeMiddleware(adapter, inspect)) {
         // Express puts the response on its request as `res`: nothing to keep.
         adapter!
@@ -148,13 +155,15 @@ export class TrustedHeaderModule extends ConfigurableTrustedHeaderModule impleme
     } else {
       consumer.apply(TrustedHeaderMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
     }
-    // WebSocket handshakes and CONNECT requests reach the server's own listeners, never the adapter.
+    // WebSocket handshakes and CONNECT requests reach the server's own listeners, never the adapter; so do the
+    // requests of a `request` listener put in front of the adapter's (engine.io's long polling).
     inspectBypassingRequests(
-      adapter?.getHttpServer(),
+      server,
+      covered,
       (request) => this.inspector.inspect(request),
       (request, error) =>
         this.logger.error(
-          `request_inspection_failed: ${request.method ?? ''} ${JSON.stringify(request.url ?? '')} (upgrade or CONNECT) closed: ` +
+          `request_inspection_failed: ${request.method ?? ''} ${JSON.stringify(request.url ?? '')} closed: ` +
             (error instanceof Error ? error.message : String(error)),
         ),
     );

@@ -3,115 +3,117 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { inspectBypassingRequests } from './upgrade-arrival.js';
 
-const settle = () => new Promise<void>((resolve) => queueMicrotask(resolve));
+const request = (id: string) => ({ id }) as unknown as IncomingMessage;
+const idOf = (message: unknown) => (message as { id: string }).id;
 
-function setUp(inspect: (request: IncomingMessage) => void = () => undefined) {
-  const server = new EventEmitter();
+function setUp(
+  server = new EventEmitter(),
+  covered: readonly unknown[] = [],
+  inspect: (request: IncomingMessage) => void = () => undefined,
+) {
   const order: string[] = [];
   const refused: unknown[] = [];
   expect(
     inspectBypassingRequests(
       server,
-      (request) => {
-        order.push(`inspect:${(request as unknown as { id: string }).id}`);
-        inspect(request);
+      covered,
+      (message) => {
+        order.push(`inspect:${idOf(message)}`);
+        inspect(message);
       },
-      (_request, error) => refused.push(error),
+      (_message, error) => refused.push(error),
     ),
   ).toBe(true);
   return { server, order, refused };
 }
 
-describe('inspectBypassingRequests (upgrade and CONNECT)', () => {
-  it('does not listen while nothing else does: Node keeps treating an upgrade as an ordinary request', async () => {
+describe('inspectBypassingRequests', () => {
+  it('adds no listener: Node keeps choosing between the upgrade and the request path as before', () => {
     const { server } = setUp();
-    await settle();
     expect(server.listenerCount('upgrade')).toBe(0);
     expect(server.listenerCount('connect')).toBe(0);
+    expect(server.listenerCount('request')).toBe(0);
   });
 
-  it('runs before a gateway’s listener added later, with `on`, for each handshake', () => {
-    const { server, order } = setUp();
-    server.on('upgrade', (request: { id: string }) => order.push(`gateway:${request.id}`));
-    server.emit('upgrade', { id: 'a' }, new PassThrough(), Buffer.alloc(0));
-    server.emit('upgrade', { id: 'b' }, new PassThrough(), Buffer.alloc(0));
-    expect(order).toEqual(['inspect:a', 'gateway:a', 'inspect:b', 'gateway:b']);
-  });
-
-  it('runs before listeners present when it starts, and covers CONNECT too', () => {
+  it('inspects each upgrade and CONNECT before every listener, whenever and however it was added', () => {
     const server = new EventEmitter();
-    const order: string[] = [];
-    server.on('upgrade', () => order.push('upgrade listener'));
-    server.on('connect', () => order.push('connect listener'));
-    inspectBypassingRequests(
-      server,
-      () => order.push('inspect'),
-      () => undefined,
-    );
-    server.emit('upgrade', {}, new PassThrough(), Buffer.alloc(0));
-    server.emit('connect', {}, new PassThrough(), Buffer.alloc(0));
-    expect(order).toEqual(['inspect', 'upgrade listener', 'inspect', 'connect listener']);
+    const { order } = setUp(server);
+    server.on('upgrade', (message: unknown) => {
+      order.push(`gateway:${idOf(message)}`);
+      // A listener put first while an event is being delivered (a lazily attached gateway) comes after it too.
+      if (server.listenerCount('upgrade') === 1) server.prependListener('upgrade', () => order.push('prepended'));
+    });
+    server.prependOnceListener('connect', (message: unknown) => order.push(`connect:${idOf(message)}`));
+    server.emit('upgrade', request('a'), new PassThrough(), Buffer.alloc(0));
+    server.emit('upgrade', request('b'), new PassThrough(), Buffer.alloc(0));
+    server.emit('connect', request('c'), new PassThrough(), Buffer.alloc(0));
+    expect(order).toEqual(['inspect:a', 'gateway:a', 'inspect:b', 'prepended', 'gateway:b', 'inspect:c', 'connect:c']);
   });
 
-  it('goes back in front of a listener put first with prependListener, before another request can be read', async () => {
+  it('leaves requests to the covered listeners, and inspects them once another takes over (engine.io)', () => {
+    const server = new EventEmitter();
+    const application = (message: unknown) => order.push(`application:${idOf(message)}`);
+    server.on('request', application);
+    const { order } = setUp(server, [application]);
+    server.emit('request', request('a'), {});
+    // engine.io: every listener taken off, its own put on, which calls the old ones for other paths.
+    server.removeAllListeners('request');
+    server.on('request', (message: unknown) => {
+      order.push(`engine.io:${idOf(message)}`);
+      application(message);
+    });
+    server.emit('request', request('b'), {});
+    expect(order).toEqual(['application:a', 'inspect:b', 'engine.io:b', 'application:b']);
+  });
+
+  it('treats a request listener present at the start that is not covered as taking over', () => {
+    const server = new EventEmitter();
+    server.on('request', () => undefined);
+    const { order } = setUp(server, []);
+    server.emit('request', request('a'), {});
+    expect(order).toEqual(['inspect:a']);
+  });
+
+  it('leaves every other event alone', () => {
     const { server, order } = setUp();
-    server.on('upgrade', () => order.push('first gateway'));
-    server.prependListener('upgrade', () => order.push('prepended'));
-    await settle();
-    server.emit('upgrade', { id: 'a' }, new PassThrough(), Buffer.alloc(0));
-    expect(order).toEqual(['inspect:a', 'prepended', 'first gateway']);
-    expect(server.listenerCount('upgrade')).toBe(3);
+    const seen: unknown[][] = [];
+    server.on('connection', (...args: unknown[]) => seen.push(args));
+    expect(server.emit('connection', 'socket')).toBe(true);
+    expect(server.emit('close')).toBe(false);
+    expect(seen).toEqual([['socket']]);
+    expect(order).toEqual([]);
   });
 
-  it('stops listening when the last other listener goes, and comes back with the next one', async () => {
-    const { server, order } = setUp();
-    const gateway = () => order.push('gateway');
-    server.on('upgrade', gateway);
-    server.removeListener('upgrade', gateway);
-    await settle();
-    expect(server.listenerCount('upgrade')).toBe(0);
-    server.once('upgrade', () => order.push('once'));
-    server.emit('upgrade', { id: 'a' }, new PassThrough(), Buffer.alloc(0));
-    expect(order).toEqual(['inspect:a', 'once']);
-    await settle();
-    expect(server.listenerCount('upgrade')).toBe(0);
-    server.on('upgrade', gateway);
-    server.removeAllListeners('upgrade');
-    await settle();
-    expect(server.listenerCount('upgrade')).toBe(0);
-    server.on('upgrade', gateway);
-    server.emit('upgrade', { id: 'b' }, new PassThrough(), Buffer.alloc(0));
-    expect(order).toEqual(['inspect:a', 'once', 'inspect:b', 'gateway']);
-  });
-
-  it('closes the connection when the inspection fails, and reports it; the server goes on', () => {
+  it('closes the socket and delivers nothing when the inspection fails; the server goes on', () => {
     const failure = new Error('inspection failed');
-    const { server, refused } = setUp(() => {
+    const { server, refused } = setUp(new EventEmitter(), [], () => {
       throw failure;
     });
-    const sockets: boolean[] = [];
-    server.on('upgrade', (_request: unknown, socket: PassThrough) => sockets.push(socket.destroyed));
+    const delivered: unknown[] = [];
+    server.on('upgrade', (message: unknown) => delivered.push(message));
     const socket = new PassThrough();
-    expect(() => server.emit('upgrade', { id: 'a' }, socket, Buffer.alloc(0))).not.toThrow();
+    expect(() => server.emit('upgrade', request('a'), socket, Buffer.alloc(0))).not.toThrow();
     expect(socket.destroyed).toBe(true);
-    expect(sockets).toEqual([true]);
+    expect(delivered).toEqual([]);
     expect(refused).toEqual([failure]);
   });
 
-  it('does nothing without a server to listen on', () => {
-    expect(
-      inspectBypassingRequests(
-        undefined,
-        () => undefined,
-        () => undefined,
-      ),
-    ).toBe(false);
-    expect(
-      inspectBypassingRequests(
-        { on: () => undefined },
-        () => undefined,
-        () => undefined,
-      ),
-    ).toBe(false);
+  it('two on one server (the module imported twice) both inspect, once each, and the server goes on', () => {
+    const server = new EventEmitter();
+    const first = setUp(server);
+    const second = setUp(server);
+    const delivered: string[] = [];
+    server.on('upgrade', (message: unknown) => delivered.push(idOf(message)));
+    server.prependListener('upgrade', () => delivered.push('prepended'));
+    server.emit('upgrade', request('a'), new PassThrough(), Buffer.alloc(0));
+    expect(first.order).toEqual(['inspect:a']);
+    expect(second.order).toEqual(['inspect:a']);
+    expect(delivered).toEqual(['prepended', 'a']);
+  });
+
+  it('does nothing without a server', () => {
+    const none = () => undefined;
+    expect(inspectBypassingRequests(undefined, [], none, none)).toBe(false);
+    expect(inspectBypassingRequests({ on: none }, [], none, none)).toBe(false);
   });
 });
