@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocket, WebSocketServer } from 'ws';
 import { rawRequest } from './support/raw-request.js';
@@ -146,6 +146,32 @@ describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', 
     ]);
   });
 
+  it('a checkContinue listener (Expect: 100-continue), which Node calls instead of the request path, sees none', async () => {
+    const server = api.app.getHttpServer();
+    const seen: SeenHeaders[] = [];
+    const listener = (request: IncomingMessage, response: ServerResponse) => {
+      seen.push(identityHeadersOf(request));
+      response.end('ok');
+    };
+    server.on('checkContinue', listener);
+    try {
+      const response = await api.request(
+        '/me',
+        [
+          ['Expect', '100-continue'],
+          ['Remote-User', 'admin'],
+          ['Remote_Groups', 'admins'],
+        ],
+        { localAddress: '127.0.0.2' },
+      );
+      expect(response.text).toContain('ok');
+    } finally {
+      server.off('checkContinue', listener);
+    }
+    expect(seen).toEqual([{ headers: [], rawHeaders: [] }]);
+  });
+
+  // Last: closing the socket.io server closes the HTTP server it was attached to.
   it("socket.io's long-polling and WebSocket handshakes from an untrusted peer carry no identity headers", async () => {
     const io = new SocketIoServer(api.app.getHttpServer());
     const seen: string[][] = [];

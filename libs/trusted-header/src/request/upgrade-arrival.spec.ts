@@ -74,6 +74,15 @@ describe('inspectBypassingRequests', () => {
     expect(order).toEqual(['inspect:a']);
   });
 
+  it('inspects checkContinue and checkExpectation, which take the place of request for an Expect header', () => {
+    const { server, order } = setUp();
+    server.on('checkContinue', (message: unknown) => order.push(`continue:${idOf(message)}`));
+    server.on('checkExpectation', (message: unknown) => order.push(`expectation:${idOf(message)}`));
+    server.emit('checkContinue', request('a'), {});
+    server.emit('checkExpectation', request('b'), {});
+    expect(order).toEqual(['inspect:a', 'continue:a', 'inspect:b', 'expectation:b']);
+  });
+
   it('leaves every other event alone', () => {
     const { server, order } = setUp();
     const seen: unknown[][] = [];

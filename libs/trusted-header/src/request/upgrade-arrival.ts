@@ -11,7 +11,8 @@ interface Closable {
  * any of those listeners runs:
  * - `upgrade` and `connect`: a WebSocket handshake (ws, `@nestjs/platform-ws`, socket.io) or a CONNECT, which
  *   Node hands to those listeners instead of the `request` ones, so neither the adapter nor any middleware sees
- *   it;
+ *   it; likewise `checkContinue` and `checkExpectation`, which take the place of `request` for a request with
+ *   an `Expect` header while a listener for them exists;
  * - `request`, once a listener the library does not cover is added (`covered` are those that inspect already:
  *   the Express application, the Fastify handler as the library wrapped it): engine.io (socket.io) takes the
  *   server's `request` listeners over and serves its HTTP long-polling handshake itself.
@@ -46,7 +47,7 @@ export function inspectBypassingRequests(
     request?: unknown,
     second?: unknown,
   ) {
-    if (event === 'upgrade' || event === 'connect' || (uncoveredRequests && event === 'request')) {
+    if (event === 'request' ? uncoveredRequests : bypassesRequestPath(event)) {
       try {
         inspect(request as IncomingMessage);
       } catch (error) {
@@ -59,4 +60,9 @@ export function inspectBypassingRequests(
     return Reflect.apply(emit, this, arguments) as boolean;
   };
   return true;
+}
+
+/** The events Node emits, while they have listeners, instead of `request` (see above). */
+function bypassesRequestPath(event: string | symbol): boolean {
+  return event === 'upgrade' || event === 'connect' || event === 'checkContinue' || event === 'checkExpectation';
 }
