@@ -6,7 +6,7 @@ import { Server as SocketIoServer } from 'socket.io';
 import { WebSocket, WebSocketServer } from 'ws';
 import { rawRequest } from './support/raw-request.js';
 import { identityHeadersOf, type SeenHeaders } from './support/request-hooks.js';
-import { ADAPTERS, startTestApp, type TestApp } from './support/test-app.js';
+import { ADAPTERS, startTestApp, useTestApp, type TestApp } from './support/test-app.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 /**
@@ -96,21 +96,12 @@ describe.each(ADAPTERS)('WebSocket handshakes (%s)', (adapter) => {
 });
 
 describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', (adapter) => {
-  let database: TestDatabase;
-  let api: TestApp;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    api = await startTestApp(adapter, { createUnknownUser: true }, await database.options());
-  });
-  afterAll(async () => {
-    await api?.close();
-    await database?.close();
-  });
+  const app = useTestApp(adapter, { createUnknownUser: true });
+  const api = () => app.api;
 
   it('the library adds no upgrade listener of its own: Node answers them on the request path, as before', async () => {
-    expect(api.app.getHttpServer().listenerCount('upgrade')).toBe(0);
-    const response = await api.request(
+    expect(api().app.getHttpServer().listenerCount('upgrade')).toBe(0);
+    const response = await api().request(
       '/me',
       [
         ['Upgrade', 'websocket'],
@@ -126,17 +117,17 @@ describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', 
 
   it('a ws server attached to the HTTP server after the start is covered; once it closes, nothing of it is left', async () => {
     const seen: SeenHeaders[] = [];
-    const server = new WebSocketServer({ server: api.app.getHttpServer(), path: '/raw' });
+    const server = new WebSocketServer({ server: api().app.getHttpServer(), path: '/raw' });
     server.on('connection', (_socket, request) => seen.push(identityHeadersOf(request)));
     try {
-      expect(await handshake(api.port, '/raw', '127.0.0.2')).toBe('open');
-      expect(await handshake(api.port, '/raw', '127.0.0.1')).toBe('open');
+      expect(await handshake(api().port, '/raw', '127.0.0.2')).toBe('open');
+      expect(await handshake(api().port, '/raw', '127.0.0.1')).toBe('open');
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
     // The library added none: with the ws server's gone, an upgrade request is an ordinary request again.
-    expect(api.app.getHttpServer().listenerCount('upgrade')).toBe(0);
-    expect((await api.request('/me', [['Upgrade', 'websocket']], { localAddress: '127.0.0.2' })).status).toBe(401);
+    expect(api().app.getHttpServer().listenerCount('upgrade')).toBe(0);
+    expect((await api().request('/me', [['Upgrade', 'websocket']], { localAddress: '127.0.0.2' })).status).toBe(401);
     expect(seen).toEqual([
       { headers: [], rawHeaders: [] },
       {
@@ -147,7 +138,7 @@ describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', 
   });
 
   it('a checkContinue listener (Expect: 100-continue), which Node calls instead of the request path, sees none', async () => {
-    const server = api.app.getHttpServer();
+    const server = api().app.getHttpServer();
     const seen: SeenHeaders[] = [];
     const listener = (request: IncomingMessage, response: ServerResponse) => {
       seen.push(identityHeadersOf(request));
@@ -155,7 +146,7 @@ describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', 
     };
     server.on('checkContinue', listener);
     try {
-      const response = await api.request(
+      const response = await api().request(
         '/me',
         [
           ['Expect', '100-continue'],
@@ -173,7 +164,7 @@ describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', 
 
   // Last: closing the socket.io server closes the HTTP server it was attached to.
   it("socket.io's long-polling and WebSocket handshakes from an untrusted peer carry no identity headers", async () => {
-    const io = new SocketIoServer(api.app.getHttpServer());
+    const io = new SocketIoServer(api().app.getHttpServer());
     const seen: string[][] = [];
     io.on('connection', (socket) =>
       seen.push(Object.keys(socket.handshake.headers).filter((name) => /remote/i.test(name))),
@@ -181,11 +172,11 @@ describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', 
     const forged = Object.entries(FORGED);
     const untrusted = { localAddress: '127.0.0.2' };
     try {
-      const open = await api.request('/socket.io/?EIO=4&transport=polling', forged, untrusted);
+      const open = await api().request('/socket.io/?EIO=4&transport=polling', forged, untrusted);
       expect(open.status).toBe(200);
       const { sid } = JSON.parse(open.text.slice(open.text.indexOf('{'))) as { sid: string };
       const connect = await rawRequest({
-        port: api.port,
+        port: api().port,
         path: `/socket.io/?EIO=4&transport=polling&sid=${sid}`,
         method: 'POST',
         headers: [...forged, ['Content-Type', 'text/plain;charset=UTF-8'], ['Content-Length', '2']],
@@ -194,7 +185,7 @@ describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', 
       });
       expect(connect.status).toBe(200);
       await new Promise<void>((resolve, reject) => {
-        const socket = new WebSocket(`ws://127.0.0.1:${api.port}/socket.io/?EIO=4&transport=websocket`, {
+        const socket = new WebSocket(`ws://127.0.0.1:${api().port}/socket.io/?EIO=4&transport=websocket`, {
           ...untrusted,
           headers: FORGED,
         });
@@ -211,7 +202,7 @@ describe.each(ADAPTERS)('upgrade requests without any WebSocket listener (%s)', 
       for (let i = 0; i < 100 && seen.length < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(seen).toEqual([[], []]);
       // The application's own routes, now behind engine.io's listener, still refuse the peer's headers.
-      const me = await api.request('/me', forged, untrusted);
+      const me = await api().request('/me', forged, untrusted);
       expect({ status: me.status, reason: me.body?.reason }).toEqual({ status: 401, reason: 'untrusted_proxy' });
     } finally {
       await io.close();
