@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TrustedHeaderStrategy } from 'nestjs-trusted-header';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocket, WebSocketServer } from 'ws';
 import { rawRequest } from './support/raw-request.js';
@@ -20,11 +21,20 @@ import { createTestDatabase, type TestDatabase } from './support/test-database.j
  */
 
 const seenByGateway: SeenHeaders[] = [];
+/** Who the library says connected, as docs/how-it-works.md tells a gateway to ask: a username or a reason. */
+const resolvedByGateway: string[] = [];
 
 @WebSocketGateway({ path: '/ws' })
 class HandshakeGateway implements OnGatewayConnection {
-  handleConnection(_client: WebSocket, request: IncomingMessage): void {
+  constructor(private readonly strategy: TrustedHeaderStrategy) {}
+
+  async handleConnection(_client: WebSocket, request: IncomingMessage): Promise<void> {
     seenByGateway.push(identityHeadersOf(request));
+    try {
+      resolvedByGateway.push((await this.strategy.resolveUser(request)).username);
+    } catch (error) {
+      resolvedByGateway.push((error as { getResponse(): { reason: string } }).getResponse().reason);
+    }
   }
 }
 
@@ -77,6 +87,27 @@ describe.each(ADAPTERS)('WebSocket handshakes (%s)', (adapter) => {
     expect(await handshake(api.port, '/ws', '127.0.0.2')).toBe('open');
     expect(seenByGateway).toEqual([{ headers: [], rawHeaders: [] }]);
     expect(api.logs.matching('warn', /untrusted_proxy: peer 127\.0\.0\.2/).length).toBeGreaterThan(warnings);
+  });
+
+  it('asked through the strategy, the gateway gets what HTTP gets: the user, or the refusal of a duplicate', async () => {
+    resolvedByGateway.length = 0;
+    const open = (headers: Record<string, string | string[]>, localAddress: string) =>
+      new Promise<void>((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${api.port}/ws`, { localAddress, headers });
+        socket.once('open', () => {
+          socket.close();
+          resolve();
+        });
+        socket.once('error', reject);
+      });
+    await open({ 'Remote-User': 'ws-alice' }, '127.0.0.1');
+    await open({ 'Remote-User': ['ws-alice', 'admin'] }, '127.0.0.1');
+    await open({ 'Remote-User': 'admin' }, '127.0.0.2');
+    for (let i = 0; i < 100 && resolvedByGateway.length < 3; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // The first login writes the user, so the three answers may come in any order.
+    expect([...resolvedByGateway].sort()).toEqual(['duplicate_header', 'untrusted_proxy', 'ws-alice']);
   });
 
   it("a trusted proxy's identity headers reach the gateway", async () => {
