@@ -107,6 +107,40 @@ describe('inspectBypassingRequests', () => {
     expect(refused).toEqual([failure]);
   });
 
+  it('still closes the socket when reporting the failure throws (a failing logger)', () => {
+    const server = new EventEmitter();
+    inspectBypassingRequests(
+      server,
+      [],
+      () => {
+        throw new Error('inspection failed');
+      },
+      () => {
+        throw new Error('logger failed');
+      },
+    );
+    const delivered: unknown[] = [];
+    server.on('upgrade', (message: unknown) => delivered.push(message));
+    const socket = new PassThrough();
+    expect(() => server.emit('upgrade', request('a'), socket, Buffer.alloc(0))).not.toThrow();
+    expect(socket.destroyed).toBe(true);
+    expect(delivered).toEqual([]);
+  });
+
+  it("runs an emit patched onto the server's class after it was set up (an APM agent)", () => {
+    class Server extends EventEmitter {}
+    const server = new Server();
+    const { order } = setUp(server);
+    const original = Server.prototype.emit;
+    Server.prototype.emit = function patched(this: EventEmitter, event: string | symbol, ...args: unknown[]) {
+      if (event === 'upgrade') order.push('agent');
+      return original.call(this, event, ...args);
+    };
+    server.on('upgrade', (message: unknown) => order.push(`gateway:${idOf(message)}`));
+    server.emit('upgrade', request('a'), new PassThrough(), Buffer.alloc(0));
+    expect(order).toEqual(['inspect:a', 'agent', 'gateway:a']);
+  });
+
   it('two on one server (the module imported twice) both inspect, once each, and the server goes on', () => {
     const server = new EventEmitter();
     const first = setUp(server);

@@ -39,7 +39,10 @@ export function inspectBypassingRequests(
   };
   for (const listener of server.listeners('request')) watch('request', listener);
   server.on('newListener', watch);
-  const emit = server.emit;
+  // An `emit` of the instance (another wrapper) is kept; the class's is looked up at each event instead, so that
+  // one patched onto `Server.prototype` later (an APM agent's instrumentation) still runs for this server.
+  const ownEmit = Object.hasOwn(server, 'emit') ? server.emit : undefined;
+  const prototype = Object.getPrototypeOf(server) as EventEmitter;
   // `arguments` passed on as they came: a rest parameter would build an array for every event of the server.
   server.emit = function emitInspected(
     this: EventEmitter,
@@ -52,12 +55,16 @@ export function inspectBypassingRequests(
         inspect(request as IncomingMessage);
       } catch (error) {
         (second as Closable | undefined)?.destroy();
-        refuse(request as IncomingMessage, error);
+        try {
+          refuse(request as IncomingMessage, error);
+        } catch {
+          // A logger that throws must not reach Node's parser, which would end the process; the socket is closed.
+        }
         return true;
       }
     }
     // eslint-disable-next-line prefer-rest-params -- see above
-    return Reflect.apply(emit, this, arguments) as boolean;
+    return Reflect.apply(ownEmit ?? prototype.emit, this, arguments) as boolean;
   };
   return true;
 }
