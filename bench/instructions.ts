@@ -157,7 +157,7 @@ async function countOnce(variant: Variant, adapter: Adapter): Promise<Count> {
     ...CACHES,
     `--callgrind-out-file=${join(directory, 'out.%p')}`,
   ];
-  const server = await ServerProcess.start(variant, adapter, {}, [], launcher);
+  const server = await ServerProcess.start(variant, adapter, { BENCH_UNDER_VALGRIND: '1' }, [], launcher);
   try {
     const label = `${LABELS[variant]}/${adapter}`;
     let headers: Headers = REQUEST_HEADERS;
