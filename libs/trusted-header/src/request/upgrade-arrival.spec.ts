@@ -27,6 +27,16 @@ function setUp(
   return { server, order, refused };
 }
 
+/** An upgrade on a server whose inspection fails: the emit does not throw, the socket is closed, no listener runs. */
+function expectClosedUndelivered(server: EventEmitter): void {
+  const delivered: unknown[] = [];
+  server.on('upgrade', (message: unknown) => delivered.push(message));
+  const socket = new PassThrough();
+  expect(() => server.emit('upgrade', request('a'), socket, Buffer.alloc(0))).not.toThrow();
+  expect(socket.destroyed).toBe(true);
+  expect(delivered).toEqual([]);
+}
+
 describe('inspectBypassingRequests', () => {
   it('adds no listener: Node keeps choosing between the upgrade and the request path as before', () => {
     const { server } = setUp();
@@ -98,12 +108,7 @@ describe('inspectBypassingRequests', () => {
     const { server, refused } = setUp(new EventEmitter(), [], () => {
       throw failure;
     });
-    const delivered: unknown[] = [];
-    server.on('upgrade', (message: unknown) => delivered.push(message));
-    const socket = new PassThrough();
-    expect(() => server.emit('upgrade', request('a'), socket, Buffer.alloc(0))).not.toThrow();
-    expect(socket.destroyed).toBe(true);
-    expect(delivered).toEqual([]);
+    expectClosedUndelivered(server);
     expect(refused).toEqual([failure]);
   });
 
@@ -119,12 +124,7 @@ describe('inspectBypassingRequests', () => {
         throw new Error('logger failed');
       },
     );
-    const delivered: unknown[] = [];
-    server.on('upgrade', (message: unknown) => delivered.push(message));
-    const socket = new PassThrough();
-    expect(() => server.emit('upgrade', request('a'), socket, Buffer.alloc(0))).not.toThrow();
-    expect(socket.destroyed).toBe(true);
-    expect(delivered).toEqual([]);
+    expectClosedUndelivered(server);
   });
 
   it("runs an emit patched onto the server's class after it was set up (an APM agent)", () => {
