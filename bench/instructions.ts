@@ -1,10 +1,11 @@
 /**
  * `npm run bench:instructions`: instructions per request under callgrind, the measure that does not move with
  * the machine's speed, and what those instructions miss in a simulated cache. For each adapter it runs (b'),
- * (c) and (e) (bench/server.ts) one after the other under `valgrind --tool=callgrind` with counting off, warms
+ * (g), (c) and (e) (bench/server.ts) one after the other under `valgrind --tool=callgrind` with counting off, warms
  * each with BENCH_INSTR_WARMUP requests (30,000), counts the main thread over BENCH_INSTR_REQUESTS more (6,000;
- * the compiler threads, whose work differs from run to run, are left out) and reports the ratios (b')/(c) and
- * (b')/(e). Writes bench/results/instructions.md. Needs valgrind; takes about 3 minutes per Fastify variant and
+ * the compiler threads, whose work differs from run to run, are left out) and reports the ratios (b')/(g), (b')/(c)
+ * and (b')/(e). Writes bench/results/instructions.md, and bench/results/instructions-functions.md: where each
+ * variant's instructions and misses differ from (b')'s, function by function (bench/callgrind.ts). Needs valgrind; takes about 3 minutes per Fastify variant and
  * 5 per Express variant on a 2-core machine.
  *
  * Instructions alone predict the CPU ratio badly: the guard's code and data push the request's working set
@@ -21,16 +22,18 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readDump, sumOf, type Costs, type Dump } from './callgrind.js';
 import { REQUEST_HEADERS, ServerProcess, type Adapter } from './server-process.js';
 import { checkVariant, LABELS, sessionLogin, type Headers, type Variant } from './variants.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const results = join(here, '..', '..', 'bench', 'results');
-const VARIANTS = ['noop', 'guard', 'session'] as const satisfies readonly Variant[];
+const root = join(here, '..', '..');
+const results = join(root, 'bench', 'results');
+const VARIANTS = ['noop', 'bare', 'guard', 'session'] as const satisfies readonly Variant[];
 const WARMUP = Number(process.env.BENCH_INSTR_WARMUP ?? 30_000);
 const REQUESTS = Number(process.env.BENCH_INSTR_REQUESTS ?? 6_000);
 /** The V8 runtime function `process.nextTick` goes through in the slow state, and what of it marks that state. */
@@ -62,6 +65,9 @@ interface Count {
   readonly cycles: number;
   /** Instructions per request in SLOW_STATE_MARK. */
   readonly slowState: number;
+  /** Self cost of each function over the counted requests (not per request). */
+  readonly functions: Map<string, Costs>;
+  readonly requests: number;
 }
 
 function valgrindUnavailable(): string | null {
@@ -81,65 +87,29 @@ async function load(url: string, headers: Headers, amount: number): Promise<void
   if (failed > 0) throw new Error(`${url}: ${failed} of ${amount} requests failed or were refused`);
 }
 
-/**
- * The callgrind file's totals per event, and the instructions (the first event) of the functions whose name
- * holds `mark`. The format names a function once in full (`fn=(7) name`) and by its number after that; a
- * `calls=` line is followed by the inclusive cost of that call, which is not the caller's own.
- */
-function readCallgrind(file: string, mark: string): { totals: Map<string, number>; marked: number } {
-  const names = new Map<string, string>();
-  let current = '';
-  let events: string[] = [];
-  const totals = new Map<string, number>();
-  let marked = 0;
-  let afterCall = false;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.startsWith('fn=')) {
-      const named = /^fn=\((\d+)\)(?: (.*))?$/.exec(line);
-      if (named === null) current = line.slice(3);
-      else {
-        if (named[2] !== undefined) names.set(named[1]!, named[2]);
-        current = names.get(named[1]!) ?? '';
-      }
-    } else if (line.startsWith('calls=')) {
-      afterCall = true;
-    } else if (/^[0-9+*-]/.test(line)) {
-      if (afterCall) afterCall = false;
-      else if (current.includes(mark)) marked += Number(line.split(' ')[1] ?? 0);
-    } else if (line.startsWith('events:')) {
-      events = line.slice('events:'.length).trim().split(' ');
-    } else if (line.startsWith('totals:')) {
-      // Events left off at the end of the line are zero.
-      const values = line.slice('totals:'.length).trim().split(' ');
-      events.forEach((event, i) => totals.set(event, Number(values[i] ?? 0)));
-    } else if (line.startsWith('cfn=')) {
-      const named = /^cfn=\((\d+)\) (.*)$/.exec(line);
-      if (named !== null) names.set(named[1]!, named[2]!);
-    }
-  }
-  return { totals, marked };
+/** Modelled cycles of some costs: the weights of CYCLES over callgrind's events. */
+function cyclesOf(costs: Costs | undefined): number {
+  return (
+    sumOf(costs, 'Ir') * CYCLES.instruction +
+    sumOf(costs, 'I1mr', 'D1mr', 'D1mw') * CYCLES.l1Miss +
+    sumOf(costs, 'ILmr', 'DLmr', 'DLmw') * CYCLES.l2Miss +
+    sumOf(costs, 'Bcm', 'Bim') * CYCLES.mispredict
+  );
 }
 
-function countOf(totals: Map<string, number>, marked: number, requests: number): Count {
-  const per = (...events: string[]) => events.reduce((sum, event) => sum + (totals.get(event) ?? 0), 0) / requests;
-  const instructions = per('Ir');
-  const l1InstructionMisses = per('I1mr');
-  const l1DataMisses = per('D1mr', 'D1mw');
-  const l2Misses = per('ILmr', 'DLmr', 'DLmw');
-  const mispredicts = per('Bcm', 'Bim');
-  const cycles =
-    instructions * CYCLES.instruction +
-    (l1InstructionMisses + l1DataMisses) * CYCLES.l1Miss +
-    l2Misses * CYCLES.l2Miss +
-    mispredicts * CYCLES.mispredict;
+function countOf({ totals, functions }: Dump, requests: number): Count {
+  let slowState = 0;
+  for (const [name, costs] of functions) if (name.includes(SLOW_STATE_MARK)) slowState += sumOf(costs, 'Ir');
   return {
-    instructions,
-    l1InstructionMisses,
-    l1DataMisses,
-    l2Misses,
-    mispredicts,
-    cycles,
-    slowState: marked / requests,
+    instructions: sumOf(totals, 'Ir') / requests,
+    l1InstructionMisses: sumOf(totals, 'I1mr') / requests,
+    l1DataMisses: sumOf(totals, 'D1mr', 'D1mw') / requests,
+    l2Misses: sumOf(totals, 'ILmr', 'DLmr', 'DLmw') / requests,
+    mispredicts: sumOf(totals, 'Bcm', 'Bim') / requests,
+    cycles: cyclesOf(totals) / requests,
+    slowState: slowState / requests,
+    functions,
+    requests,
   };
 }
 
@@ -157,7 +127,10 @@ async function countOnce(variant: Variant, adapter: Adapter): Promise<Count> {
     ...CACHES,
     `--callgrind-out-file=${join(directory, 'out.%p')}`,
   ];
-  const server = await ServerProcess.start(variant, adapter, { BENCH_UNDER_VALGRIND: '1' }, [], launcher);
+  // The perf map names V8's generated code (/tmp/perf-<pid>.map); the log the flag also opens goes beside the dump.
+  const v8Options = ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(directory, 'v8.log')}`];
+  const server = await ServerProcess.start(variant, adapter, { BENCH_UNDER_VALGRIND: '1' }, v8Options, launcher);
+  const perfMap = join(tmpdir(), `perf-${server.pid}.map`);
   try {
     const label = `${LABELS[variant]}/${adapter}`;
     let headers: Headers = REQUEST_HEADERS;
@@ -173,12 +146,15 @@ async function countOnce(variant: Variant, adapter: Adapter): Promise<Count> {
     // The dump of the main thread: out.<pid>.1-01 (dump 1, thread 1).
     const dump = readdirSync(directory).find((name) => name === `out.${pid}.1-01`);
     if (dump === undefined) throw new Error(`${label}: callgrind wrote no dump of the main thread`);
-    const { totals, marked } = readCallgrind(join(directory, dump), SLOW_STATE_MARK);
-    if (!totals.has('I1mr')) throw new Error(`${label}: callgrind simulated no cache (events ${[...totals.keys()]})`);
-    return countOf(totals, marked, REQUESTS);
+    const read = readDump(join(directory, dump), existsSync(perfMap) ? readFileSync(perfMap, 'utf8') : null, root);
+    if (!read.totals.has('I1mr')) {
+      throw new Error(`${label}: callgrind simulated no cache (events ${[...read.totals.keys()]})`);
+    }
+    return countOf(read, REQUESTS);
   } finally {
     await server.stop();
     rmSync(directory, { recursive: true, force: true });
+    rmSync(perfMap, { force: true });
   }
 }
 
@@ -196,6 +172,80 @@ async function count(variant: Variant, adapter: Adapter, notes: string[]): Promi
 }
 
 const whole = (value: number) => Math.round(value).toLocaleString('en');
+const signed = (value: number, digits = 0) => `${value > 0 ? '+' : ''}${value.toFixed(digits)}`;
+
+/** How many functions each variant's table of differences lists. */
+const FUNCTIONS_SHOWN = 20;
+
+interface Difference {
+  readonly name: string;
+  readonly instructions: number;
+  readonly l1InstructionMisses: number;
+  readonly l1DataMisses: number;
+  readonly l2Misses: number;
+  readonly mispredicts: number;
+  readonly cycles: number;
+}
+
+/** What a variant costs more than (b') per request, function by function (self cost), and over some functions. */
+function differences(base: Count, it: Count): Difference[] {
+  const names = new Set([...base.functions.keys(), ...it.functions.keys()]);
+  return [...names].map((name) => {
+    const of = (count: Count, ...events: string[]) => sumOf(count.functions.get(name), ...events) / count.requests;
+    const delta = (...events: string[]) => of(it, ...events) - of(base, ...events);
+    return {
+      name,
+      instructions: delta('Ir'),
+      l1InstructionMisses: delta('I1mr'),
+      l1DataMisses: delta('D1mr', 'D1mw'),
+      l2Misses: delta('ILmr', 'DLmr', 'DLmw'),
+      mispredicts: delta('Bcm', 'Bim'),
+      cycles: cyclesOf(it.functions.get(name)) / it.requests - cyclesOf(base.functions.get(name)) / base.requests,
+    };
+  });
+}
+
+function differenceRow(label: string, d: Omit<Difference, 'name'>): string {
+  return (
+    `| ${label} | ${signed(d.instructions)} | ${signed(d.l1InstructionMisses, 1)} | ${signed(d.l1DataMisses, 1)} ` +
+    `| ${signed(d.l2Misses, 1)} | ${signed(d.mispredicts, 1)} | ${signed(d.cycles)} |`
+  );
+}
+
+function total(rows: Difference[]): Omit<Difference, 'name'> {
+  const sum = (of: (d: Difference) => number) => rows.reduce((acc, d) => acc + of(d), 0);
+  return {
+    instructions: sum((d) => d.instructions),
+    l1InstructionMisses: sum((d) => d.l1InstructionMisses),
+    l1DataMisses: sum((d) => d.l1DataMisses),
+    l2Misses: sum((d) => d.l2Misses),
+    mispredicts: sum((d) => d.mispredicts),
+    cycles: sum((d) => d.cycles),
+  };
+}
+
+/** The library's own code, as its compiled functions are named (their file's path). */
+const LIBRARY_PATH = 'libs/trusted-header/';
+
+/** A variant against (b'): the library's functions together, the rest, and the functions that differ most. */
+function differenceTable(adapter: Adapter, variant: Variant, base: Count, it: Count): string[] {
+  const all = differences(base, it);
+  const library = all.filter((d) => d.name.includes(LIBRARY_PATH));
+  const shown = [...all].sort((a, b) => Math.abs(b.cycles) - Math.abs(a.cycles)).slice(0, FUNCTIONS_SHOWN);
+  // A name is V8's: `JS:*name file:line` (`*` optimised, `^` baseline); backticks keep Markdown off it.
+  const cell = (name: string) => `\`${name.replaceAll('`', "'").replaceAll('|', '\\|')}\``;
+  return [
+    `### ${LABELS[variant]} against (b'), ${adapter}`,
+    '',
+    '| function (self cost) | instructions | L1 instruction misses | L1 data misses | L2 misses | mispredicted branches | modelled cycles |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    differenceRow('**all**', total(all)),
+    differenceRow(`**the library's functions (${library.length})**`, total(library)),
+    differenceRow('**everything else**', total(all.filter((d) => !d.name.includes(LIBRARY_PATH)))),
+    ...shown.map((d) => differenceRow(cell(d.name), d)),
+    '',
+  ];
+}
 
 async function main(): Promise<void> {
   const unavailable = valgrindUnavailable();
@@ -205,6 +255,7 @@ async function main(): Promise<void> {
   const adapters = (process.env.BENCH_ADAPTERS ?? 'express,fastify').split(',').map((a) => a.trim()) as Adapter[];
   const notes: string[] = [];
   const rows: string[] = [];
+  const functionTables: string[] = [];
   for (const adapter of adapters) {
     const counts = new Map<Variant, Count>();
     for (const variant of VARIANTS) {
@@ -219,6 +270,7 @@ async function main(): Promise<void> {
     for (const variant of VARIANTS) {
       const it = counts.get(variant)!;
       const isBase = variant === 'noop';
+      if (!isBase) functionTables.push(...differenceTable(adapter, variant, base, it));
       const ratio = (of: (count: Count) => number) => (isBase ? '1' : (of(base) / of(it)).toFixed(3));
       const more = isBase ? '' : `+${whole(it.instructions - base.instructions)}`;
       rows.push(
@@ -249,6 +301,20 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   writeFileSync(join(results, 'instructions.md'), report);
+  const functions = [
+    "# Where the variants differ from (b'), function by function",
+    '',
+    `The processes of bench/results/instructions.md (${new Date().toISOString()}). Per request, the self cost of ` +
+      "each function (not of what it calls), the variant's minus (b')'s, with the modelled cycles of " +
+      "instructions.md. V8's compiled functions are named from the process's perf map (`--perf-basic-prof`; " +
+      "`*` optimised, `^` baseline code), and code of one name is summed. The library's functions are those " +
+      `compiled from ${LIBRARY_PATH}; listed are the ${FUNCTIONS_SHOWN} functions whose modelled cycles differ ` +
+      'most. L2 misses depend on where the JIT put the code and differ between processes of the same code by ' +
+      'hundreds per request; level-1 misses and instructions repeat (docs/performance.md, "What the caches say").',
+    '',
+    ...functionTables,
+  ].join('\n');
+  writeFileSync(join(results, 'instructions-functions.md'), functions);
   console.log(report);
 }
 

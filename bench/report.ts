@@ -130,6 +130,13 @@ export function renderReport(data: ReportData): string {
             .join('; '),
         )} | |`
       : null;
+  const pairedRow = (title: string, variant: Variant) =>
+    has(variant) && has('noop')
+      ? `| ${title} | ${both((run) => {
+          const s = pairedCapacity(run, variant);
+          return s === null ? 'not measured' : ratioText(s);
+        })} |`
+      : null;
   const ratioRow = (title: string, baseline: Variant, variant: Variant) =>
     has(variant) && has(baseline)
       ? `| ${title} | ${both((run) => ratioText(capacity(run, baseline, variant)))} |`
@@ -161,7 +168,7 @@ export function renderReport(data: ReportData): string {
     `Pinned: servers on core 1, the load generator (wrk, one thread, ${settings.connections} connections) on core 0. ` +
       `${settings.copies} processes of each variant; each warmed ${settings.warmupSeconds} s, then ${settings.rounds} rounds in which every process of an adapter is loaded in turn for ${settings.seconds} s (order rotating). ` +
       "CPU per request is the server process's CPU time (all threads, /proc/<pid>/task/*/schedstat) over the round divided by its responses. Ratios are taken inside each round; median (min–max) over the rounds. " +
-      `The capacity targets come from ${settings.pairedRounds} more rounds in which (b')#k and (c)#k, (b')#k and (e)#k, (b')#k and (f)#k are loaded side by side, at the same time (one wrk each on core 0, both servers on core 1), for ${settings.seconds} s: both sides of each ratio meet the same seconds of the machine. Median (min–max) over every pair of every round. ` +
+      `The capacity targets come from ${settings.pairedRounds} more rounds in which (b')#k and (c)#k, (b')#k and (e)#k, (b')#k and (f)#k (and (g)#k, the bare guard) are loaded side by side, at the same time (one wrk each on core 0, both servers on core 1), for ${settings.seconds} s: both sides of each ratio meet the same seconds of the machine. Median (min–max) over every pair of every round. ` +
       (data.steadyDatabase === 'postgres'
         ? 'Every server that opens a database has one of its own on the PostgreSQL server of DATABASE_URL.'
         : 'The servers keep their users in an embedded PGlite each (no DATABASE_URL), which costs the guard variants more than a PostgreSQL server does.'),
@@ -201,6 +208,10 @@ export function renderReport(data: ReportData): string {
     '',
     '| more ratios (capacity: CPU per request of the first / of the second) | Express | Fastify |',
     '|---|---|---|',
+    pairedRow(
+      "(b') / (g), side by side as the targets: a bare header guard, the least any guard trusting a header costs",
+      'bare',
+    ),
     ratioRow("(b') / (c), loaded in turn rather than together", 'noop', 'guard'),
     perCopyRow("the same, process by process (b')#k / (c)#k", 'noop', 'guard'),
     ratioRow('(b) / (c): the guard vs Nest without auth', 'none', 'guard'),

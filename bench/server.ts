@@ -10,6 +10,9 @@
  *   guard  Nest with TrustedHeaderGuard as the global guard (users in embedded PGlite, or DATABASE_URL)
  *   session  `guard` with persistent sessions (`session: 'persistent'`, cookie without Secure), plus GET
  *          /bench/me: the driver logs in once with the identity headers, then sends only the session cookie
+ *   bare   `noop` whose global guard does the least a guard trusting a proxy's header can do: the peer's address
+ *          compared with one address, the username header read from the parsed headers, the user looked up in a
+ *          Map; none of the library's defences. The floor under the guard variants
  *   jwt    Nest with passport-jwt verifying an HS256 bearer token (what teams use instead)
  *   assertion  `guard` whose proxy signs the identity: an ES256 JWT in X-Jwt-Assertion, verified with the public
  *          key in the file BENCH_ASSERTION_KEY_FILE names (username from `sub`, plus `email` and `groups`),
@@ -21,14 +24,22 @@
  * full GC), `trace-start` / `trace-stop` (the text and parameters of every statement in between).
  */
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, type DynamicModule } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  UnauthorizedException,
+  type DynamicModule,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { Session } from 'node:inspector/promises';
 import {
   CurrentUser,
@@ -91,6 +102,29 @@ class AllowAllGuard {
   }
 }
 
+/** (bare): who the proxy says the bench user is, as the bare guard keeps it. */
+const BARE_USERS = new Map([['bench-user', { username: 'bench-user', groups: ['staff', 'finance'] }]]);
+
+/**
+ * (bare): the least a guard that trusts a proxy's header can do, to show what any such guard costs in Nest. It
+ * is not safe: duplicate and look-alike headers, Connection, and an untrusted peer's headers reaching the
+ * handlers are all let through.
+ */
+@Injectable()
+class BareHeaderGuard {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context
+      .switchToHttp()
+      .getRequest<{ socket: Socket; headers: IncomingHttpHeaders; user?: unknown }>();
+    if (request.socket.remoteAddress !== '127.0.0.1') throw new UnauthorizedException();
+    const name = request.headers['remote-user'];
+    const user = typeof name === 'string' ? BARE_USERS.get(name) : undefined;
+    if (user === undefined) throw new UnauthorizedException();
+    request.user = user;
+    return true;
+  }
+}
+
 @Injectable()
 class BenchJwtStrategy extends PassportStrategy(JwtStrategy, 'jwt') {
   constructor() {
@@ -119,12 +153,12 @@ class BenchModule {
       timeoutMs: 5000,
       poolSize: 20,
     });
-    if (variant === 'noop') {
+    if (variant === 'noop' || variant === 'bare') {
       return {
         module: BenchModule,
         imports: [TypeOrmModule.forRoot({ ...database.options, logger: counter, logging: ['query'] })],
         controllers: [HelloController],
-        providers: [{ provide: APP_GUARD, useClass: AllowAllGuard }],
+        providers: [{ provide: APP_GUARD, useClass: variant === 'bare' ? BareHeaderGuard : AllowAllGuard }],
       };
     }
     const cold = variant === 'cold';

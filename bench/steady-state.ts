@@ -225,13 +225,13 @@ export async function measureAdapter(
 }
 
 /** The variants whose capacity is a target, each measured against the allow-all guard (b'). */
-const PAIRED_VARIANTS: readonly Variant[] = ['guard', 'session', 'assertion'];
+const PAIRED_VARIANTS: readonly Variant[] = ['bare', 'guard', 'session', 'assertion'];
 
 /** Variants whose server opens a database (bench/server.ts): the others run without one. */
-const OPENS_DATABASE: readonly Variant[] = ['noop', 'guard', 'session', 'assertion'];
+const OPENS_DATABASE: readonly Variant[] = ['noop', 'bare', 'guard', 'session', 'assertion'];
 
 /**
- * The capacity ratios: in each round, (b')#k side by side with (c)#k, then with (e)#k, then with (f)#k (the
+ * The capacity ratios: in each round, (b')#k side by side with (g)#k, (c)#k, (e)#k, then (f)#k (the
  * order of the pairs rotating), both loaded at the same time for one round's seconds (pinnedLoadTogether).
  */
 async function pairedRounds(

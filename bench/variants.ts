@@ -14,13 +14,14 @@ import { ASSERTION } from './shared.js';
 const SESSION_COOKIE = 'trusted_header_session';
 const BODY = '{"ok":true,"user":"bench-user"}';
 
-export type Variant = 'raw' | 'none' | 'noop' | 'guard' | 'jwt' | 'session' | 'assertion';
+export type Variant = 'raw' | 'none' | 'noop' | 'bare' | 'guard' | 'jwt' | 'session' | 'assertion';
 export type Headers = Record<string, string>;
 
 export const LABELS: Record<Variant, string> = {
   raw: '(a) node:http',
   none: '(b) Nest, no auth',
   noop: "(b') Nest + allow-all guard + database",
+  bare: '(g) Nest + a bare header guard: peer address, header, Map (no defences)',
   guard: '(c) Nest + TrustedHeaderGuard',
   jwt: '(d) Nest + passport-jwt HS256',
   session: '(e) Nest + TrustedHeaderGuard, session cookie',
@@ -34,7 +35,7 @@ export async function checkVariant(server: Server, variant: Variant, label: stri
   if (ok.status !== 200 || body !== BODY) {
     throw new Error(`${label}: answered ${ok.status} ${body}`);
   }
-  if (variant === 'guard' || variant === 'jwt') {
+  if (variant === 'guard' || variant === 'bare' || variant === 'jwt') {
     const anonymous = await fetch(server.url('/hello'));
     await anonymous.arrayBuffer();
     if (anonymous.status !== 401) throw new Error(`${label}: a request without credentials got ${anonymous.status}`);
