@@ -172,7 +172,8 @@ async function count(variant: Variant, adapter: Adapter, notes: string[]): Promi
 }
 
 const whole = (value: number) => Math.round(value).toLocaleString('en');
-const signed = (value: number, digits = 0) => `${value > 0 ? '+' : ''}${value.toFixed(digits)}`;
+const signed = (value: number, digits = 0) =>
+  `${value > 0 ? '+' : ''}${value.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
 
 /** How many functions each variant's table of differences lists. */
 const FUNCTIONS_SHOWN = 20;
@@ -272,7 +273,7 @@ async function main(): Promise<void> {
       const isBase = variant === 'noop';
       if (!isBase) functionTables.push(...differenceTable(adapter, variant, base, it));
       const ratio = (of: (count: Count) => number) => (isBase ? '1' : (of(base) / of(it)).toFixed(3));
-      const more = isBase ? '' : `+${whole(it.instructions - base.instructions)}`;
+      const more = isBase ? '' : signed(it.instructions - base.instructions);
       rows.push(
         `| ${LABELS[variant]} | ${adapter} | ${whole(it.instructions)} | ${more} | ${ratio((c) => c.instructions)} ` +
           `| ${whole(it.l1InstructionMisses)} | ${whole(it.l1DataMisses)} | ${whole(it.l2Misses)} ` +

@@ -122,13 +122,14 @@ export function renderReport(data: ReportData): string {
           return s === null ? 'not measured' : `${ratioText(s)}, ${verdict(s.median, target[run.adapter])}`;
         })} | ≥ ${target.express} Express, ≥ ${target.fastify} Fastify |`
       : null;
-  const pairedPerCopyRow = (title: string, variant: Variant) =>
+  /** `end` closes the row: the targets' table has one more column (the target) than the other ratios'. */
+  const pairedPerCopyRow = (title: string, variant: Variant, end = ' |') =>
     has(variant) && has('noop')
       ? `| ${title} | ${both((run) =>
           [...new Set(run.paired.filter((p) => p.variant === variant).map((p) => p.copy))]
             .map((copy) => `#${copy}: ${ratioText(pairedCapacity(run, variant, copy)!)}`)
             .join('; '),
-        )} | |`
+        )} |${end}`
       : null;
   const pairedRow = (title: string, variant: Variant) =>
     has(variant) && has('noop')
@@ -148,7 +149,7 @@ export function renderReport(data: ReportData): string {
             .filter((copy) => roundsOf(run, variant, copy).length > 0 && roundsOf(run, baseline, copy).length > 0)
             .map((copy) => `#${copy}: ${ratioText(capacityOfCopy(run, baseline, variant, copy))}`)
             .join('; '),
-        )} | |`
+        )} |`
       : null;
   const microsRow = (title: string, baseline: Variant, variant: Variant) =>
     has(variant) && has(baseline)
@@ -212,6 +213,7 @@ export function renderReport(data: ReportData): string {
       "(b') / (g), side by side as the targets: a bare header guard, the least any guard trusting a header costs",
       'bare',
     ),
+    pairedPerCopyRow("the same, process by process (b')#k / (g)#k", 'bare', ''),
     ratioRow("(b') / (c), loaded in turn rather than together", 'noop', 'guard'),
     perCopyRow("the same, process by process (b')#k / (c)#k", 'noop', 'guard'),
     ratioRow('(b) / (c): the guard vs Nest without auth', 'none', 'guard'),
