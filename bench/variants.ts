@@ -4,6 +4,7 @@
  * is the user; the assertion variant's token alone is the user, and a token signed by another key is refused).
  */
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import jwt from 'jsonwebtoken';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,18 @@ export async function checkVariant(server: Server, variant: Variant, label: stri
     await anonymous.arrayBuffer();
     if (anonymous.status !== 401) throw new Error(`${label}: a request without credentials got ${anonymous.status}`);
   }
+  if (variant === 'jwt') {
+    const forged = await fetch(server.url('/hello'), { headers: { ...REQUEST_HEADERS, Authorization: FORGED_BEARER } });
+    await forged.arrayBuffer();
+    if (forged.status !== 401) throw new Error(`${label}: a token signed with another secret got ${forged.status}`);
+  }
 }
+
+/** (d)'s token signed with another secret: the check that (d) verifies what it is given. */
+const FORGED_BEARER = `Bearer ${jwt.sign({ sub: 'bench-user' }, 'another-secret-of-reasonable-length-0123456789', {
+  algorithm: 'HS256',
+  expiresIn: '1h',
+})}`;
 
 /**
  * (e): logs in once with the identity headers alone and returns the request of the bursts, the session cookie
