@@ -5,8 +5,8 @@
  * each with BENCH_INSTR_WARMUP requests (30,000), counts the main thread over BENCH_INSTR_REQUESTS more (6,000;
  * the compiler threads, whose work differs from run to run, are left out) and reports the ratios (b')/(g), (b')/(c)
  * and (b')/(e). Writes bench/results/instructions.md, and bench/results/instructions-functions.md: where each
- * variant's instructions and misses differ from (b')'s, function by function (bench/callgrind.ts). Needs valgrind; takes about 3 minutes per Fastify variant and
- * 5 per Express variant on a 2-core machine.
+ * variant's instructions and misses differ from (b')'s, function by function (bench/callgrind.ts). Needs
+ * valgrind; takes about 3 minutes per Fastify variant and 5 per Express variant on a 2-core machine.
  *
  * Instructions alone predict the CPU ratio badly: the guard's code and data push the request's working set
  * further out of the caches, and each miss costs cycles an instruction count does not see
@@ -55,14 +55,18 @@ const CACHES = ['--I1=32768,8,64', '--D1=32768,8,64', '--LL=524288,8,64'];
  */
 const CYCLES = { instruction: 1, l1Miss: 12, l2Miss: 40, mispredict: 16 } as const;
 
-/** Per request, from callgrind's events (Ir; I1mr, D1mr, D1mw; ILmr, DLmr, DLmw; Bcm, Bim). */
-interface Count {
+/** What the report gives of some costs, per request. */
+interface Measures {
   readonly instructions: number;
   readonly l1InstructionMisses: number;
   readonly l1DataMisses: number;
   readonly l2Misses: number;
   readonly mispredicts: number;
   readonly cycles: number;
+}
+
+/** Per request over the whole main thread, and what the function tables need. */
+interface Count extends Measures {
   /** Instructions per request in SLOW_STATE_MARK. */
   readonly slowState: number;
   /** Self cost of each function over the counted requests (not per request). */
@@ -87,30 +91,39 @@ async function load(url: string, headers: Headers, amount: number): Promise<void
   if (failed > 0) throw new Error(`${url}: ${failed} of ${amount} requests failed or were refused`);
 }
 
-/** Modelled cycles of some costs: the weights of CYCLES over callgrind's events. */
-function cyclesOf(costs: Costs | undefined): number {
-  return (
-    sumOf(costs, 'Ir') * CYCLES.instruction +
-    sumOf(costs, 'I1mr', 'D1mr', 'D1mw') * CYCLES.l1Miss +
-    sumOf(costs, 'ILmr', 'DLmr', 'DLmw') * CYCLES.l2Miss +
-    sumOf(costs, 'Bcm', 'Bim') * CYCLES.mispredict
-  );
+/** Some costs per request, from callgrind's events (Ir; I1mr; D1mr, D1mw; ILmr, DLmr, DLmw; Bcm, Bim). */
+function perRequest(costs: Costs | undefined, requests: number): Measures {
+  const instructions = sumOf(costs, 'Ir') / requests;
+  const l1InstructionMisses = sumOf(costs, 'I1mr') / requests;
+  const l1DataMisses = sumOf(costs, 'D1mr', 'D1mw') / requests;
+  const l2Misses = sumOf(costs, 'ILmr', 'DLmr', 'DLmw') / requests;
+  const mispredicts = sumOf(costs, 'Bcm', 'Bim') / requests;
+  const cycles =
+    instructions * CYCLES.instruction +
+    (l1InstructionMisses + l1DataMisses) * CYCLES.l1Miss +
+    l2Misses * CYCLES.l2Miss +
+    mispredicts * CYCLES.mispredict;
+  return { instructions, l1InstructionMisses, l1DataMisses, l2Misses, mispredicts, cycles };
 }
+
+/** Each measure of `each` combined with the same measure of `other`. */
+function combine(each: Measures, other: Measures, by: (a: number, b: number) => number): Measures {
+  return {
+    instructions: by(each.instructions, other.instructions),
+    l1InstructionMisses: by(each.l1InstructionMisses, other.l1InstructionMisses),
+    l1DataMisses: by(each.l1DataMisses, other.l1DataMisses),
+    l2Misses: by(each.l2Misses, other.l2Misses),
+    mispredicts: by(each.mispredicts, other.mispredicts),
+    cycles: by(each.cycles, other.cycles),
+  };
+}
+
+const NOTHING = perRequest(undefined, 1);
 
 function countOf({ totals, functions }: Dump, requests: number): Count {
   let slowState = 0;
   for (const [name, costs] of functions) if (name.includes(SLOW_STATE_MARK)) slowState += sumOf(costs, 'Ir');
-  return {
-    instructions: sumOf(totals, 'Ir') / requests,
-    l1InstructionMisses: sumOf(totals, 'I1mr') / requests,
-    l1DataMisses: sumOf(totals, 'D1mr', 'D1mw') / requests,
-    l2Misses: sumOf(totals, 'ILmr', 'DLmr', 'DLmw') / requests,
-    mispredicts: sumOf(totals, 'Bcm', 'Bim') / requests,
-    cycles: cyclesOf(totals) / requests,
-    slowState: slowState / requests,
-    functions,
-    requests,
-  };
+  return { ...perRequest(totals, requests), slowState: slowState / requests, functions, requests };
 }
 
 async function countOnce(variant: Variant, adapter: Adapter): Promise<Count> {
@@ -178,51 +191,32 @@ const signed = (value: number, digits = 0) =>
 /** How many functions each variant's table of differences lists. */
 const FUNCTIONS_SHOWN = 20;
 
-interface Difference {
+interface Difference extends Measures {
   readonly name: string;
-  readonly instructions: number;
-  readonly l1InstructionMisses: number;
-  readonly l1DataMisses: number;
-  readonly l2Misses: number;
-  readonly mispredicts: number;
-  readonly cycles: number;
 }
 
-/** What a variant costs more than (b') per request, function by function (self cost), and over some functions. */
+/** What a variant costs more than (b') per request, function by function (self cost). */
 function differences(base: Count, it: Count): Difference[] {
   const names = new Set([...base.functions.keys(), ...it.functions.keys()]);
-  return [...names].map((name) => {
-    const of = (count: Count, ...events: string[]) => sumOf(count.functions.get(name), ...events) / count.requests;
-    const delta = (...events: string[]) => of(it, ...events) - of(base, ...events);
-    return {
-      name,
-      instructions: delta('Ir'),
-      l1InstructionMisses: delta('I1mr'),
-      l1DataMisses: delta('D1mr', 'D1mw'),
-      l2Misses: delta('ILmr', 'DLmr', 'DLmw'),
-      mispredicts: delta('Bcm', 'Bim'),
-      cycles: cyclesOf(it.functions.get(name)) / it.requests - cyclesOf(base.functions.get(name)) / base.requests,
-    };
-  });
+  return [...names].map((name) => ({
+    name,
+    ...combine(
+      perRequest(it.functions.get(name), it.requests),
+      perRequest(base.functions.get(name), base.requests),
+      (a, b) => a - b,
+    ),
+  }));
 }
 
-function differenceRow(label: string, d: Omit<Difference, 'name'>): string {
+function differenceRow(label: string, d: Measures): string {
   return (
     `| ${label} | ${signed(d.instructions)} | ${signed(d.l1InstructionMisses, 1)} | ${signed(d.l1DataMisses, 1)} ` +
     `| ${signed(d.l2Misses, 1)} | ${signed(d.mispredicts, 1)} | ${signed(d.cycles)} |`
   );
 }
 
-function total(rows: Difference[]): Omit<Difference, 'name'> {
-  const sum = (of: (d: Difference) => number) => rows.reduce((acc, d) => acc + of(d), 0);
-  return {
-    instructions: sum((d) => d.instructions),
-    l1InstructionMisses: sum((d) => d.l1InstructionMisses),
-    l1DataMisses: sum((d) => d.l1DataMisses),
-    l2Misses: sum((d) => d.l2Misses),
-    mispredicts: sum((d) => d.mispredicts),
-    cycles: sum((d) => d.cycles),
-  };
+function total(rows: readonly Measures[]): Measures {
+  return rows.reduce<Measures>((sum, row) => combine(sum, row, (a, b) => a + b), NOTHING);
 }
 
 /** The library's own code, as its compiled functions are named (their file's path). */

@@ -7,9 +7,10 @@
  *
  * Settings: BENCH_SECONDS (per process and round, default 1), BENCH_ROUNDS (1), BENCH_WARMUP (seconds, 1),
  * BENCH_CONNECTIONS (50), BENCH_COPIES (processes per variant, 2), BENCH_PAIRED_ROUNDS (rounds of (b') side by
- * side with (c), (e) and (f): the capacity targets, 4), BENCH_VARIANTS (comma-separated subset of
- * raw,none,noop,bare,guard,jwt,session,assertion), BENCH_ADAPTERS (express,fastify), BENCH_COLD_SECONDS, BENCH_COLD_USERS; DATABASE_URL
- * for the cold path, the PostgreSQL baseline and propagation on a PostgreSQL server (else the embedded PGlite).
+ * side with (g), (c), (e) and (f): the capacity targets and the floor, 4), BENCH_VARIANTS (comma-separated
+ * subset of raw,none,noop,bare,guard,jwt,session,assertion), BENCH_ADAPTERS (express,fastify),
+ * BENCH_COLD_SECONDS, BENCH_COLD_USERS; DATABASE_URL for the cold path, the PostgreSQL baseline and
+ * propagation on a PostgreSQL server (else the embedded PGlite).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
