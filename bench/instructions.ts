@@ -1,10 +1,10 @@
 /**
  * `npm run bench:instructions`: instructions per request under callgrind, the measure that does not move with
  * the machine's speed, and what those instructions miss in a simulated cache. For each adapter it runs (b'),
- * (g), (c) and (e) (bench/server.ts) one after the other under `valgrind --tool=callgrind` with counting off, warms
- * each with BENCH_INSTR_WARMUP requests (30,000), counts the main thread over BENCH_INSTR_REQUESTS more (6,000;
- * the compiler threads, whose work differs from run to run, are left out) and reports the ratios (b')/(g), (b')/(c)
- * and (b')/(e). Writes bench/results/instructions.md, and bench/results/instructions-functions.md: where each
+ * (g), (c), (e) and (f) (bench/server.ts) one after the other under `valgrind --tool=callgrind` with counting off,
+ * warms each with BENCH_INSTR_WARMUP requests (30,000), counts the main thread over BENCH_INSTR_REQUESTS more
+ * (6,000; the compiler threads, whose work differs from run to run, are left out) and reports each variant's
+ * ratio to (b'). Writes bench/results/instructions.md, and bench/results/instructions-functions.md: where each
  * variant's instructions and misses differ from (b')'s, function by function (bench/callgrind.ts). Needs
  * valgrind; takes about 3 minutes per Fastify variant and 5 per Express variant on a 2-core machine.
  *
@@ -17,8 +17,8 @@
  * a state ...") costs tens of thousands of instructions more per request, whatever the variant: such a run is
  * reported and measured again, once.
  *
- * Settings: BENCH_ADAPTERS (express,fastify), BENCH_INSTR_WARMUP, BENCH_INSTR_REQUESTS, DATABASE_URL (else the
- * embedded PGlite).
+ * Settings: BENCH_ADAPTERS (express,fastify), BENCH_INSTR_VARIANTS (a subset of bare,guard,session,assertion;
+ * (b') is always counted), BENCH_INSTR_WARMUP, BENCH_INSTR_REQUESTS, DATABASE_URL (else the embedded PGlite).
  */
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
@@ -28,12 +28,23 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readDump, sumOf, type Costs, type Dump } from './callgrind.js';
 import { REQUEST_HEADERS, ServerProcess, type Adapter } from './server-process.js';
-import { checkVariant, LABELS, sessionLogin, type Headers, type Variant } from './variants.js';
+import { ASSERTION, listSetting } from './shared.js';
+import {
+  checkAssertion,
+  checkVariant,
+  LABELS,
+  prepareAssertion,
+  sessionLogin,
+  type AssertionSetup,
+  type Headers,
+  type Variant,
+} from './variants.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const results = join(root, 'bench', 'results');
-const VARIANTS = ['noop', 'bare', 'guard', 'session'] as const satisfies readonly Variant[];
+const COUNTED: readonly Variant[] = ['bare', 'guard', 'session', 'assertion'];
+const VARIANTS: readonly Variant[] = ['noop', ...listSetting('BENCH_INSTR_VARIANTS', COUNTED)];
 const WARMUP = Number(process.env.BENCH_INSTR_WARMUP ?? 30_000);
 const REQUESTS = Number(process.env.BENCH_INSTR_REQUESTS ?? 6_000);
 /** The V8 runtime function `process.nextTick` goes through in the slow state, and what of it marks that state. */
@@ -126,7 +137,7 @@ function countOf({ totals, functions }: Dump, requests: number): Count {
   return { ...perRequest(totals, requests), slowState: slowState / requests, functions, requests };
 }
 
-async function countOnce(variant: Variant, adapter: Adapter): Promise<Count> {
+async function countOnce(variant: Variant, adapter: Adapter, assertion: AssertionSetup): Promise<Count> {
   const directory = mkdtempSync(join(tmpdir(), 'bench-callgrind-'));
   const launcher = [
     'valgrind',
@@ -142,12 +153,14 @@ async function countOnce(variant: Variant, adapter: Adapter): Promise<Count> {
   ];
   // The perf map names V8's generated code (/tmp/perf-<pid>.map); the log the flag also opens goes beside the dump.
   const v8Options = ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(directory, 'v8.log')}`];
-  const server = await ServerProcess.start(variant, adapter, { BENCH_UNDER_VALGRIND: '1' }, v8Options, launcher);
+  const environment = { BENCH_UNDER_VALGRIND: '1', [ASSERTION.keyFileEnv]: assertion.keyFile };
+  const server = await ServerProcess.start(variant, adapter, environment, v8Options, launcher);
   const perfMap = join(tmpdir(), `perf-${server.pid}.map`);
   try {
     const label = `${LABELS[variant]}/${adapter}`;
     let headers: Headers = REQUEST_HEADERS;
     if (variant === 'session') headers = await sessionLogin(server, label);
+    else if (variant === 'assertion') headers = await checkAssertion(server, assertion, label);
     else await checkVariant(server, variant, label);
     const url = server.url('/hello');
     await load(url, headers, WARMUP);
@@ -171,10 +184,10 @@ async function countOnce(variant: Variant, adapter: Adapter): Promise<Count> {
   }
 }
 
-async function count(variant: Variant, adapter: Adapter, notes: string[]): Promise<Count> {
-  const first = await countOnce(variant, adapter);
+async function count(variant: Variant, adapter: Adapter, assertion: AssertionSetup, notes: string[]): Promise<Count> {
+  const first = await countOnce(variant, adapter, assertion);
   if (first.slowState < SLOW_STATE_PER_REQUEST) return first;
-  const again = await countOnce(variant, adapter);
+  const again = await countOnce(variant, adapter, assertion);
   notes.push(
     `${LABELS[variant]} on ${adapter}: the first process was in the nextTick slow state ` +
       `(${Math.round(first.instructions).toLocaleString('en')} instructions per request, ` +
@@ -242,38 +255,57 @@ function differenceTable(adapter: Adapter, variant: Variant, base: Count, it: Co
   ];
 }
 
+/** Every variant on one adapter: its row of the totals and its table of differences from (b'). */
+async function countAdapter(
+  adapter: Adapter,
+  assertion: AssertionSetup,
+  notes: string[],
+): Promise<{ rows: string[]; functionTables: string[] }> {
+  const rows: string[] = [];
+  const functionTables: string[] = [];
+  const counts = new Map<Variant, Count>();
+  for (const variant of VARIANTS) {
+    const counted = await count(variant, adapter, assertion, notes);
+    counts.set(variant, counted);
+    console.log(
+      `${adapter} ${variant}: ${whole(counted.instructions)} instructions, ${whole(counted.cycles)} modelled ` +
+        'cycles per request',
+    );
+  }
+  const base = counts.get('noop')!;
+  for (const variant of VARIANTS) {
+    const it = counts.get(variant)!;
+    const isBase = variant === 'noop';
+    if (!isBase) functionTables.push(...differenceTable(adapter, variant, base, it));
+    const ratio = (of: (count: Count) => number) => (isBase ? '1' : (of(base) / of(it)).toFixed(3));
+    const more = isBase ? '' : signed(it.instructions - base.instructions);
+    rows.push(
+      `| ${LABELS[variant]} | ${adapter} | ${whole(it.instructions)} | ${more} | ${ratio((c) => c.instructions)} ` +
+        `| ${whole(it.l1InstructionMisses)} | ${whole(it.l1DataMisses)} | ${whole(it.l2Misses)} ` +
+        `| ${whole(it.mispredicts)} | ${whole(it.cycles)} | ${ratio((c) => c.cycles)} |`,
+    );
+  }
+  return { rows, functionTables };
+}
+
 async function main(): Promise<void> {
   const unavailable = valgrindUnavailable();
   if (unavailable !== null)
     throw new Error(`npm run bench:instructions runs the servers under callgrind, and ${unavailable}`);
   const started = performance.now();
-  const adapters = (process.env.BENCH_ADAPTERS ?? 'express,fastify').split(',').map((a) => a.trim()) as Adapter[];
+  const adapters = listSetting<Adapter>('BENCH_ADAPTERS', ['express', 'fastify']);
   const notes: string[] = [];
   const rows: string[] = [];
   const functionTables: string[] = [];
-  for (const adapter of adapters) {
-    const counts = new Map<Variant, Count>();
-    for (const variant of VARIANTS) {
-      const counted = await count(variant, adapter, notes);
-      counts.set(variant, counted);
-      console.log(
-        `${adapter} ${variant}: ${whole(counted.instructions)} instructions, ${whole(counted.cycles)} modelled ` +
-          'cycles per request',
-      );
+  const assertion = await prepareAssertion();
+  try {
+    for (const adapter of adapters) {
+      const counted = await countAdapter(adapter, assertion, notes);
+      rows.push(...counted.rows);
+      functionTables.push(...counted.functionTables);
     }
-    const base = counts.get('noop')!;
-    for (const variant of VARIANTS) {
-      const it = counts.get(variant)!;
-      const isBase = variant === 'noop';
-      if (!isBase) functionTables.push(...differenceTable(adapter, variant, base, it));
-      const ratio = (of: (count: Count) => number) => (isBase ? '1' : (of(base) / of(it)).toFixed(3));
-      const more = isBase ? '' : signed(it.instructions - base.instructions);
-      rows.push(
-        `| ${LABELS[variant]} | ${adapter} | ${whole(it.instructions)} | ${more} | ${ratio((c) => c.instructions)} ` +
-          `| ${whole(it.l1InstructionMisses)} | ${whole(it.l1DataMisses)} | ${whole(it.l2Misses)} ` +
-          `| ${whole(it.mispredicts)} | ${whole(it.cycles)} | ${ratio((c) => c.cycles)} |`,
-      );
-    }
+  } finally {
+    rmSync(assertion.directory, { recursive: true, force: true });
   }
   const seconds = Math.round((performance.now() - started) / 1000);
   const report = [

@@ -22,6 +22,7 @@ import { describePropagation, measurePropagation } from './propagation.js';
 import { renderChart, renderReport, type GuardCost } from './report.js';
 import type { Adapter } from './server-process.js';
 import { measureAdapter, type AdapterRun, type SteadyStateSettings } from './steady-state.js';
+import { listSetting } from './shared.js';
 import { LABELS, prepareAssertion, type Variant } from './variants.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,15 +37,6 @@ const settings: SteadyStateSettings = {
   copies: Number(process.env.BENCH_COPIES ?? 2),
   pairedRounds: Number(process.env.BENCH_PAIRED_ROUNDS ?? 4),
 };
-
-function listSetting<T extends string>(name: string, all: readonly T[]): T[] {
-  const value = process.env[name];
-  if (value === undefined || value.trim() === '') return [...all];
-  const chosen = value.split(',').map((part) => part.trim()) as T[];
-  const unknown = chosen.filter((part) => !all.includes(part));
-  if (unknown.length > 0) throw new Error(`${name}: unknown ${unknown.join(', ')} (known: ${all.join(', ')})`);
-  return chosen;
-}
 
 /** The library's own work per request, timed in-process (bench/guard-cost.ts). */
 function measureGuardCost(): GuardCost {

@@ -50,3 +50,13 @@ export interface ServerReply {
   /** Every statement between `trace-start` and `trace-stop`, in the order the server ran them. */
   trace?: TracedStatement[];
 }
+
+/** A comma-separated setting naming some of `all` (all of them when unset); an unknown name is an error. */
+export function listSetting<T extends string>(name: string, all: readonly T[]): T[] {
+  const value = process.env[name];
+  if (value === undefined || value.trim() === '') return [...all];
+  const chosen = value.split(',').map((part) => part.trim()) as T[];
+  const unknown = chosen.filter((part) => !all.includes(part));
+  if (unknown.length > 0) throw new Error(`${name}: unknown ${unknown.join(', ')} (known: ${all.join(', ')})`);
+  return chosen;
+}

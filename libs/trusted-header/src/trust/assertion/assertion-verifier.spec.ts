@@ -217,6 +217,30 @@ describe('AssertionVerifier: forged and stale tokens (one pinned PEM key)', () =
     expect(outcome.kind === 'verified' && Object.isFrozen(outcome.claims.groups)).toBe(true);
   });
 
+  it('serves from its cache only the very token it verified, whatever shares that token’s signature', async () => {
+    const verifier = new AssertionVerifier(await pemOptions(rsa));
+    const token = await sign(rsa, { email: 'ann@example.org' });
+    const [h, , s] = token.split('.') as [string, string, string];
+    const verified = await verifier.verify(token);
+    expect(verified.kind).toBe('verified');
+    const altered = [
+      // Another user under the cached token's signature: the same end, another payload.
+      `${h}.${segment({ iss: ISSUER, aud: AUDIENCE, sub: 'u-2', email: 'eve@example.org', exp: now() + 300 })}.${s}`,
+      // Only the end of the signature kept: the rest of the signature differs.
+      `${h}.${token.split('.')[1]}.${'A'.repeat(s.length - 32)}${s.slice(-32)}`,
+      // The token itself with a character more in front, and the signature alone.
+      `x${token}`,
+      s,
+    ];
+    for (const forged of altered) {
+      const outcome = verifier.verify(forged);
+      expect(outcome).not.toBe(verified);
+      expect([forged.slice(0, 12), await codeOf(outcome)]).not.toEqual([forged.slice(0, 12), 'verified']);
+    }
+    // Nor did they push the verified token out.
+    expect(verifier.verify(token)).toBe(verified);
+  });
+
   it('does not keep refusals: a flood of bad tokens leaves nothing behind', async () => {
     const verifier = new AssertionVerifier(await pemOptions(rsa));
     const expired = await sign(rsa, { exp: now() - 3_600 });

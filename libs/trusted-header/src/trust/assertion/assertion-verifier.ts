@@ -24,6 +24,25 @@ type Verified = Extract<AssertionOutcome, { kind: 'verified' }>;
 const ASYMMETRIC = /^(?:(?:RS|PS|ES)(?:256|384|512)|EdDSA|Ed25519)$/;
 
 /**
+ * How many characters of a token's end find it among the verified ones. A Map hashes a string key on every
+ * lookup, and a header value is a new string on each request: hashing a whole token of a few hundred
+ * characters cost more than all the rest of a cached request's work in the library (docs/performance.md). The
+ * end of a token is its signature, which no one can choose for a token that verifies; the entry keeps the
+ * whole token, and only that very token is a hit.
+ */
+const LOOKUP_LENGTH = 32;
+
+function lookupKeyOf(token: string): string {
+  return token.length > LOOKUP_LENGTH ? token.slice(-LOOKUP_LENGTH) : token;
+}
+
+interface VerifiedToken {
+  readonly token: string;
+  readonly outcome: Verified;
+  readonly expiresAtMs: number;
+}
+
+/**
  * Verifies the signed assertions of one proxy profile. A verified token is kept until its `exp`, so the steady
  * state answers synchronously; refusals are not kept, so a flood of garbage tokens holds no memory. A key
  * dropped from the key set does not revoke a token already verified with it: that token ends at its `exp`.
@@ -32,7 +51,8 @@ export class AssertionVerifier {
   private readonly algorithms: readonly string[];
   private readonly keys: KeySource;
   private readonly alb: boolean;
-  private readonly verified: LRUCache<string, { readonly outcome: Verified; readonly expiresAtMs: number }>;
+  /** Verified tokens by the end of their signature (lookupKeyOf). */
+  private readonly verified: LRUCache<string, VerifiedToken>;
   private readonly pending = new Map<string, Promise<AssertionOutcome>>();
 
   constructor(private readonly options: ResolvedAssertionOptions) {
@@ -51,10 +71,12 @@ export class AssertionVerifier {
   }
 
   verify(token: string): MaybePromise<AssertionOutcome> {
-    const cached = this.verified.get(token);
-    if (cached !== undefined) {
+    const key = lookupKeyOf(token);
+    const cached = this.verified.get(key);
+    // Another token with the same end is not this one: it is verified as any token not seen before.
+    if (cached !== undefined && cached.token === token) {
       if (Date.now() < cached.expiresAtMs) return cached.outcome;
-      this.verified.delete(token);
+      this.verified.delete(key);
     }
     const shared = this.pending.get(token);
     if (shared !== undefined) return shared;
@@ -111,7 +133,7 @@ export class AssertionVerifier {
     const expiresAtMs = Math.min(...expiries) * 1000;
     if (!Number.isFinite(expiresAtMs) || expiresAtMs <= Date.now()) return;
     // Frozen all the way down: every request presenting this token shares the object.
-    this.verified.set(token, { outcome: deepFreeze(outcome), expiresAtMs });
+    this.verified.set(lookupKeyOf(token), { token, outcome: deepFreeze(outcome), expiresAtMs });
   }
 }
 
