@@ -12,6 +12,8 @@ const COOLDOWN_MS = 300;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const now = () => Math.floor(Date.now() / 1000);
 
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
 /** Base64url the way ALB writes it: with `=` padding kept at the end. */
 const padded = (bytes: Uint8Array | string) => {
   const text = Buffer.from(bytes).toString('base64url');
@@ -145,6 +147,22 @@ describe('AWS ALB tokens', () => {
     ];
     for (const token of cases) expect(await kindOf(verifier.verify(token))).toBe('ERR_JWS_INVALID');
     expect(server.state.requests).toEqual([]);
+  });
+
+  it('refuses a signature spelled with its spare bits set, padded or not: one token, one spelling', async () => {
+    const token = await albToken(privateKey);
+    expect(await kindOf(verifier.verify(token))).toBe('verified');
+    // A 64-byte ES256 signature ends in 2 data bits and 4 spare bits; decoders ignore the spare ones.
+    const spare = (segment: string) => {
+      const data = segment.replace(/=+$/, '');
+      const last = ALPHABET.indexOf(data.at(-1)!);
+      return `${data.slice(0, -1)}${ALPHABET[last | 1]}${segment.slice(data.length)}`;
+    };
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const unpadded = (await albToken(privateKey, { pad: false })).split('.') as [string, string, string];
+    for (const forged of [`${h}.${p}.${spare(s)}`, `${unpadded.join('.').slice(0, -1)}${spare(unpadded[2]).at(-1)}`]) {
+      expect([forged.slice(-4), await kindOf(verifier.verify(forged))]).toEqual([forged.slice(-4), 'ERR_JWS_INVALID']);
+    }
   });
 
   it('refuses a padded token in a profile that is not AWS ALB, though jose alone would take it', async () => {

@@ -67,6 +67,13 @@ function sign(by: Signer, claims: JWTPayload = {}, header: Record<string, unknow
 
 const segment = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** A base64url segment whose last character carries spare bits, with the lowest of them set. */
+function withSpareBit(text: string): string {
+  if (text.length % 4 < 2) throw new Error(`a segment of ${text.length} characters has no spare bits`);
+  return `${text.slice(0, -1)}${ALPHABET[ALPHABET.indexOf(text.at(-1)!) | 1]}`;
+}
+
 async function pemOptions(by: Signer, over: Partial<ResolvedAssertionOptions> = {}) {
   const pem = await exportSPKI(by.publicKey);
   return optionsFor({ kind: 'pem', file: '/etc/proxy.pem', pem }, { algorithms: [by.alg], ...over });
@@ -198,6 +205,9 @@ describe('AssertionVerifier: forged and stale tokens (one pinned PEM key)', () =
       [`${Buffer.from('{"alg":').toString('base64url')}.${p}.${s}`, 'ERR_JWS_INVALID'],
       [`${h}.${p}.${'A'.repeat(16 * 1024)}`, 'ERR_TOKEN_TOO_LONG'],
       [`${h}.${segment({ iss: ISSUER })}.${s}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
+      // The spare bits of a segment's last character set: decoders ignore them, so the token would verify.
+      [`${h}.${p}.${withSpareBit(s)}`, 'ERR_JWS_INVALID'],
+      [`${withSpareBit(h)}.${p}.${s}`, 'ERR_JWS_INVALID'],
     ];
     for (const [token, code] of cases) {
       expect([token.slice(0, 12), await codeOf(verifier.verify(token))]).toEqual([token.slice(0, 12), code]);
