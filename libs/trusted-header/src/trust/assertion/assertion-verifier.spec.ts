@@ -238,9 +238,12 @@ describe('AssertionVerifier: forged and stale tokens (one pinned PEM key)', () =
       `${h}.${segment({ iss: ISSUER, aud: AUDIENCE, sub: 'u-2', email: 'eve@example.org', exp: now() + 300 })}.${s}`,
       // Only the end of the signature kept: the rest of the signature differs.
       `${h}.${token.split('.')[1]}.${'A'.repeat(s.length - 32)}${s.slice(-32)}`,
-      // The token itself with a character more in front, and the signature alone.
+      // The token itself with a character more in front, the signature alone, and its last 32 characters (a
+      // token that short is its own key: the cached token's key, exactly).
       `x${token}`,
       s,
+      token.slice(-32),
+      token.slice(-33),
     ];
     for (const forged of altered) {
       const outcome = verifier.verify(forged);
@@ -248,6 +251,14 @@ describe('AssertionVerifier: forged and stale tokens (one pinned PEM key)', () =
       expect([forged.slice(0, 12), await codeOf(outcome)]).not.toEqual([forged.slice(0, 12), 'verified']);
     }
     // Nor did they push the verified token out.
+    expect(verifier.verify(token)).toBe(verified);
+  });
+
+  it('keeps a verified token through a flood of tokens that end as it does, with room for one', async () => {
+    const verifier = new AssertionVerifier(await pemOptions(rsa, { cacheMaxEntries: 1 }));
+    const token = await sign(rsa);
+    const verified = await verifier.verify(token);
+    for (let n = 0; n < 20; n += 1) expect(await codeOf(verifier.verify(`${n}${token}`))).not.toBe('verified');
     expect(verifier.verify(token)).toBe(verified);
   });
 
