@@ -55,6 +55,7 @@ function isSegment(segment: string, padded: boolean): boolean {
  * zero (RFC 4648, 3.5), which holds exactly when decoding and encoding again gives it back. Decoders ignore
  * those bits, so without this check one signature had 16 spellings (4 spare bits) that all verified: 16 tokens,
  * 16 cache entries, and anything that recognises a token by its text (a list of refused tokens) would miss 15.
+ * (An ECDSA signature keeps a second valid value of its own, (r, n - s): docs/security.md.)
  */
 function isCanonical(data: string): boolean {
   return Buffer.from(data, 'base64url').toString('base64url') === data;
